@@ -1,0 +1,396 @@
+"""Incremental ingest: files (or documents) in, an up-to-date index out.
+
+read → normalize → Kiwi sentences → chunks → BM25 term ids → embeddings → one docstore transaction
+(checkpointed every ``checkpoint_seconds``) → a new generation of search files.
+
+Unchanged files cost a ``stat`` (same size and mtime) or a hash (same bytes) and are never re-read
+or re-embedded; a changed file's chunks are replaced; ``sync=True`` removes documents whose files
+are gone. A file that fails is reported with its path and reason and the rest goes on. Interrupting
+an ingest rolls back to the last checkpoint; the published index stays readable throughout.
+
+예::
+
+    from ingest import ingest_paths
+    report = ingest_paths(["samples"], "indexes/헌법", embed_model="none")
+    print(report.added, report.updated, report.unchanged)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from ingest.chunker import ChunkSpan, KiwiChunker
+from ingest.readers import read_path, supported_extensions
+from rabbit_rag.errors import DocumentError, EmptyDocumentError
+from rabbit_rag.index.docstore import ChunkRow
+from rabbit_rag.index.store import IndexWriter
+from rabbit_rag.settings import Settings
+from rabbit_rag.types import Document
+
+Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    source: str
+    status: Status
+    reason: str | None = None
+    doc_id: str | None = None
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``to_dict()`` is the ``rabbit-rag ingest --json`` shape."""
+
+    index: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    embedding_model: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def record(self, outcome: FileOutcome) -> None:
+        self.files.append(outcome)
+        if outcome.status in ("added", "updated", "unchanged", "removed"):
+            setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+        elif outcome.status == "skipped":
+            self.skipped.append({"source": outcome.source, "reason": outcome.reason or ""})
+        else:
+            self.failed.append({"source": outcome.source, "reason": outcome.reason or ""})
+
+    def to_dict(self, with_files: bool = False) -> dict[str, Any]:
+        out = {
+            "index": self.index,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "chunks_added": self.chunks_added,
+            "embedded": self.embedded,
+            "embedding_model": self.embedding_model,
+            "counts": self.counts,
+            "seconds": round(self.seconds, 3),
+        }
+        if with_files:
+            out["files"] = [asdict(f) for f in self.files]
+        return out
+
+
+@dataclass(slots=True)
+class _Item:
+    """One unit of work: a file to read or a document given in memory."""
+
+    source: str
+    path: Path | None = None
+    document: Document | None = None
+    outcome: FileOutcome | None = None
+    content_hash: str = ""
+    size: int | None = None
+    mtime_ns: int | None = None
+    update: bool = False
+
+
+def discover(
+    paths: Sequence[str | Path], exclude: Path | None = None
+) -> tuple[list[_Item], list[FileOutcome]]:
+    """Files under ``paths`` with a supported extension (hidden files and folders skipped).
+
+    A named path that does not exist or cannot be listed is an error naming it. ``source`` is the
+    path relative to the named folder's parent (``samples/kobill/1.txt``), or the file name.
+    """
+    items: list[_Item] = []
+    problems: list[FileOutcome] = []
+    exts = supported_extensions()
+    seen: set[Path] = set()
+    excluded = exclude.resolve() if exclude else None
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            problems.append(FileOutcome(str(raw), "failed", "no such file or folder"))
+            continue
+        if p.is_file():
+            files = [(p, p.name)]
+        else:
+            root = p.resolve()
+            try:
+                found = sorted(f for f in root.rglob("*") if f.is_file())
+            except OSError as e:
+                problems.append(FileOutcome(str(raw), "failed", f"cannot list the folder: {e.strerror or e}"))
+                continue
+            files = []
+            for f in found:
+                rel = f.relative_to(root)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if excluded is not None and (f == excluded or excluded in f.parents):
+                    continue
+                source = (Path(root.name) / rel).as_posix()
+                if f.suffix.lower() not in exts:
+                    problems.append(
+                        FileOutcome(source, "skipped", f"unsupported type ({f.suffix or 'no extension'})")
+                    )
+                    continue
+                files.append((f, source))
+        for f, source in files:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                items.append(_Item(source=source, path=f))
+    return items, problems
+
+
+def _sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+class _Ingest:
+    """One run of the pipeline over a writer."""
+
+    def __init__(
+        self, writer: IndexWriter, report: IngestReport, max_bytes: int | None, checkpoint_seconds: float
+    ):
+        self.writer = writer
+        self.report = report
+        self.max_bytes = max_bytes
+        self.checkpoint_seconds = checkpoint_seconds
+        self.embedder = writer.embedder
+        self.chunker = KiwiChunker(
+            writer.chunk_tokens,
+            writer.overlap_sentences,
+            self.embedder.count_tokens if self.embedder else None,
+        )
+        self.seen_uris: set[str] = set()
+
+    def prepare(self, item: _Item) -> Document | None:
+        """Read the item if it changed; None when there is nothing to index (outcome recorded)."""
+        try:
+            if item.document is not None:
+                doc = item.document
+                item.content_hash = _sha256(doc.text)
+                uri = doc.key
+            else:
+                assert item.path is not None
+                st = item.path.stat()
+                uri = item.path.resolve().as_posix()
+                item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
+                doc = None
+            self.seen_uris.add(uri)
+            stored = self.writer.find(uri)
+            if (
+                stored is not None
+                and item.path is not None
+                and (stored.size, stored.mtime_ns) == (item.size, item.mtime_ns)
+            ):
+                item.outcome = FileOutcome(
+                    item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks
+                )
+                return None
+            if doc is None:
+                assert item.path is not None
+                doc, data = read_path(item.path, item.source, self.max_bytes)
+                item.content_hash = _sha256(data)
+            if stored is not None and stored.content_hash == item.content_hash:
+                if item.path is not None:
+                    self.writer.touch(stored.doc_id, item.size, item.mtime_ns)
+                item.outcome = FileOutcome(
+                    item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks
+                )
+                return None
+            item.update = stored is not None
+            if not doc.text.strip():
+                raise EmptyDocumentError(item.source, "no text after normalization")
+            return doc
+        except EmptyDocumentError as e:
+            item.outcome = FileOutcome(item.source, "skipped", e.reason)
+        except DocumentError as e:
+            item.outcome = FileOutcome(item.source, "failed", e.reason)
+        except OSError as e:
+            item.outcome = FileOutcome(item.source, "failed", f"cannot read: {e.strerror or e}")
+        return None
+
+    def store(self, item: _Item, doc: Document, spans: list[ChunkSpan]) -> FileOutcome:
+        if not spans:
+            return FileOutcome(item.source, "skipped", "no sentences found in the text")
+        texts = [doc.text[s.start : s.end] for s in spans]
+        vectors: np.ndarray | None = None
+        if self.embedder is not None:
+            vectors = self.embedder.embed(texts)
+            self.report.embedded += len(texts)
+        rows = [
+            ChunkRow(
+                ord=i, start=s.start, end=s.end, text=t, n_tokens=s.n_tokens, term_ids=self.writer.term_ids(s.terms),
+                page=s.page, section=s.section, embedding=None if vectors is None else vectors[i],
+            )
+            for i, (s, t) in enumerate(zip(spans, texts, strict=True))
+        ]  # fmt: skip
+        meta = dict(doc.metadata)
+        if doc.pages:
+            meta["pages"] = len(doc.pages)
+        doc_id, _ = self.writer.upsert(
+            uri=doc.key, source=item.source, title=doc.title, content_hash=item.content_hash, text=doc.text,
+            chunks=rows, metadata=meta, size=item.size, mtime_ns=item.mtime_ns,
+        )  # fmt: skip
+        self.report.chunks_added += len(rows)
+        return FileOutcome(
+            item.source, "updated" if item.update else "added", doc_id=doc_id, chunks=len(rows)
+        )
+
+    def run(self, items: Iterable[_Item], progress: tqdm | None) -> None:
+        last = time.monotonic()
+        for item, doc, spans in self.chunker.chunk_many(items, self.prepare):
+            if item.outcome is None and doc is not None:
+                try:
+                    item.outcome = self.store(item, doc, spans)
+                except DocumentError as e:
+                    item.outcome = FileOutcome(item.source, "failed", e.reason)
+            assert item.outcome is not None
+            self.report.record(item.outcome)
+            if progress is not None:
+                progress.update(1)
+                if item.outcome.status == "failed":
+                    progress.write(
+                        f"rabbit-rag: failed {item.source}: {item.outcome.reason}", file=sys.stderr
+                    )
+            if time.monotonic() - last > self.checkpoint_seconds:
+                self.writer.checkpoint()
+                last = time.monotonic()
+
+    def sync(self) -> None:
+        """Remove documents whose files are gone (documents added from memory are left alone)."""
+        for doc_id, uri in self.writer.live_documents():
+            if uri.startswith("/") and uri not in self.seen_uris and not Path(uri).exists():
+                stored = self.writer.store.get_document(doc_id)
+                if self.writer.remove(doc_id):
+                    self.report.record(
+                        FileOutcome(stored.source if stored else uri, "removed", doc_id=doc_id)
+                    )
+
+
+def _writer(index: str | Path, settings: Settings, embed_model: str | None, **overrides: Any) -> IndexWriter:
+    return IndexWriter(
+        index,
+        embed_model=embed_model,
+        default_embed_model=settings.embed_model,
+        embed_device=settings.embed_device,
+        embed_batch_size=settings.embed_batch_size,
+        default_chunk_tokens=settings.chunk_tokens,
+        default_overlap_sentences=settings.chunk_overlap_sentences,
+        **overrides,
+    )
+
+
+def _execute(
+    index: str | Path,
+    items: list[_Item] | Iterable[_Item],
+    total: int | None,
+    *,
+    settings: Settings | None,
+    embed_model: str | None,
+    sync: bool,
+    progress: bool | None,
+    pre: Sequence[FileOutcome] = (),
+    chunk_tokens: int | None = None,
+    chunk_overlap_sentences: int | None = None,
+    checkpoint_seconds: float = 30.0,
+) -> IngestReport:
+    settings = settings or Settings()
+    t0 = time.perf_counter()
+    report = IngestReport(index=str(index))
+    for outcome in pre:
+        report.record(outcome)
+    with _writer(
+        index,
+        settings,
+        embed_model,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap_sentences=chunk_overlap_sentences,
+    ) as writer:
+        report.embedding_model = writer.manifest["embedding"].get("model")
+        runner = _Ingest(writer, report, int(settings.max_file_mb * 1_000_000), checkpoint_seconds)
+        # disable=None: a bar when stderr is a terminal, silence in logs and pipes
+        bar = tqdm(
+            total=total,
+            unit="doc",
+            desc="ingest",
+            file=sys.stderr,
+            disable=None if progress is None else not progress,
+        )
+        try:
+            runner.run(items, bar)
+        finally:
+            bar.close()
+        if sync:
+            runner.sync()
+    report.counts = dict(writer.manifest["counts"])
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def ingest_paths(
+    paths: Sequence[str | Path],
+    index: str | Path,
+    *,
+    embed_model: str | None = None,
+    sync: bool = False,
+    settings: Settings | None = None,
+    progress: bool | None = None,
+    chunk_tokens: int | None = None,
+    chunk_overlap_sentences: int | None = None,
+) -> IngestReport:
+    """Ingest files and folders into the index at ``index`` (created when new).
+
+    ``embed_model``: a sentence-transformers id or folder, ``"none"`` for BM25 only, or None for the
+    index's own model (or the settings' default for a new index). ``progress``: None shows a bar
+    when stderr is a terminal.
+
+    예: ``ingest_paths(["samples"], "indexes/헌법", embed_model="none")``
+    """
+    items, problems = discover(paths, exclude=Path(index))
+    return _execute(
+        index, items, len(items), settings=settings, embed_model=embed_model, sync=sync, progress=progress,
+        pre=problems, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences,
+    )  # fmt: skip
+
+
+def ingest_documents(
+    documents: Iterable[Document],
+    index: str | Path,
+    *,
+    embed_model: str | None = None,
+    settings: Settings | None = None,
+    progress: bool | None = None,
+    total: int | None = None,
+    chunk_tokens: int | None = None,
+    chunk_overlap_sentences: int | None = None,
+) -> IngestReport:
+    """Ingest in-memory documents (already normalized). A document's identity is its ``uri`` or,
+    without one, its ``source``; the same identity with new text replaces the old version.
+
+    예: ``ingest_documents([Document(source="메모.txt", text="회의는 3시에 한다.")], "indexes/메모")``
+    """
+    if total is None and isinstance(documents, Sequence):
+        total = len(documents)
+    items = (_Item(source=d.source, document=d) for d in documents)
+    return _execute(
+        index, items, total, settings=settings, embed_model=embed_model, sync=False, progress=progress,
+        chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences,
+    )  # fmt: skip

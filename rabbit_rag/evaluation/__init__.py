@@ -1,0 +1,1 @@
+"""Evaluation on public Korean benchmarks (KorQuAD 1.0)."""

@@ -1,0 +1,1 @@
+"""The index folder: SQLite docstore, BM25 and FAISS generations, manifest."""

@@ -1,0 +1,118 @@
+"""BM25 over Kiwi content morphemes, scored by bm25s.
+
+The score matrix (bm25s' CSC layout: one column per vocabulary id, one row per chunk) is built from
+the term ids stored in the docstore and saved as plain ``.npy`` files. Vocabulary ids are the
+docstore's, so a query is mapped to ids with one indexed SQLite lookup and nothing else needs to be
+loaded; ids newer than the matrix (added by a later ingest) simply score nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rabbit_rag.index.fsio import load_npy, save_npy
+
+BM25_PARAMS: dict[str, Any] = {"k1": 1.2, "b": 0.75, "method": "lucene"}
+
+
+def _bm25s_model(params: dict[str, Any]) -> Any:
+    import bm25s
+
+    try:
+        import numba  # noqa: F401
+
+        backend = "numba"
+    except ImportError:  # pragma: no cover - numba is a dependency, but keep search working without it
+        backend = "numpy"
+    return bm25s.BM25(k1=params["k1"], b=params["b"], method=params["method"], backend=backend)
+
+
+@dataclass
+class BM25Matrix:
+    """A built BM25 index: CSC arrays plus the number of chunks (rows)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_docs: int
+
+    @classmethod
+    def build(
+        cls, corpus_term_ids: Sequence[np.ndarray], vocab_size: int, params: dict[str, Any]
+    ) -> BM25Matrix:
+        """Build from one array of vocabulary ids per chunk (ids in ``[0, vocab_size)``)."""
+        n_docs = len(corpus_term_ids)
+        if n_docs == 0:
+            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(vocab_size + 1, np.int64), 0)
+        model = _bm25s_model(params)
+        # An empty chunk (only punctuation) still needs one id so bm25s' averages stay defined; id
+        # ``vocab_size`` is a sentinel column that no query can ask for.
+        corpus = [ids.tolist() if len(ids) else [vocab_size] for ids in corpus_term_ids]
+        scores = model.build_index_from_ids(
+            unique_token_ids=list(range(vocab_size + 1)), corpus_token_ids=corpus, show_progress=False
+        )
+        return cls(
+            np.asarray(scores["data"], np.float32),
+            np.asarray(scores["indices"], np.int32),
+            np.asarray(scores["indptr"], np.int64),
+            n_docs,
+        )
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        save_npy(folder / "bm25_data.npy", self.data)
+        save_npy(folder / "bm25_indices.npy", self.indices)
+        save_npy(folder / "bm25_indptr.npy", self.indptr)
+
+    @classmethod
+    def load(cls, folder: Path, n_docs: int) -> BM25Matrix:
+        return cls(
+            load_npy(folder / "bm25_data.npy", mmap=True),
+            load_npy(folder / "bm25_indices.npy", mmap=True),
+            load_npy(folder / "bm25_indptr.npy"),
+            n_docs,
+        )
+
+
+class BM25Scorer:
+    """Scores a query's vocabulary ids against a :class:`BM25Matrix` with bm25s' (numba) kernels."""
+
+    def __init__(self, matrix: BM25Matrix, params: dict[str, Any]) -> None:
+        self.matrix = matrix
+        self._model = _bm25s_model(params)
+        self._model.scores = {
+            "data": matrix.data,
+            "indices": matrix.indices,
+            "indptr": matrix.indptr,
+            "num_docs": matrix.n_docs,
+        }
+        self._model.nonoccurrence_array = None
+        self._n_terms = len(matrix.indptr) - 1
+
+    def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
+        ids = [i for i in term_ids if 0 <= i < self._n_terms - 1]
+        if not ids or self.matrix.n_docs == 0:
+            return np.zeros(self.matrix.n_docs, np.float32)
+        return self._model.get_scores_from_ids(ids, weight_mask=weight_mask)
+
+    def top_k(
+        self, term_ids: Sequence[int], k: int, weight_mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices and scores of the ``k`` best chunks with a positive score, best first."""
+        scores = self.scores(term_ids, weight_mask)
+        n = len(scores)
+        if n == 0 or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        k = min(k, n)
+        if k < n:
+            idx = np.argpartition(-scores, k - 1)[:k]
+        else:
+            idx = np.arange(n)
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        keep = scores[idx] > 0
+        return idx[keep], scores[idx][keep]

@@ -1,0 +1,51 @@
+"""Settings: one pydantic-settings class read by the CLI and the API (``RABBIT_RAG_`` env prefix).
+
+Library classes take plain arguments; only the CLI and the API read settings.
+
+예::
+
+    RABBIT_RAG_EMBED_MODEL=none rabbit-rag ingest samples --index indexes/헌법
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "nlpai-lab/KURE-v1"
+DEFAULT_LLM_MODEL = "CarrotAI/Llama-3.2-Rabbit-Ko-3B-Instruct-2412"
+
+
+class Settings(BaseSettings):
+    """Every knob, with its environment variable ``RABBIT_RAG_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="RABBIT_RAG_", extra="ignore")
+
+    # where indexes live
+    index_root: Path = Field(Path("indexes"), description="Folder holding one index folder per collection.")
+
+    # embeddings and chunking
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL, description="sentence-transformers id or folder; 'none' = BM25 only."
+    )
+    embed_device: str | None = Field(None, description="cuda, mps or cpu; default: the best available.")
+    embed_batch_size: int = Field(32, ge=1, le=4096)
+    chunk_tokens: int = Field(
+        256, ge=16, le=8192, description="Chunk budget in model tokens (Kiwi morphemes without a model)."
+    )
+    chunk_overlap_sentences: int = Field(
+        1, ge=0, le=8, description="Whole sentences repeated between neighbouring chunks."
+    )
+
+    # reading files
+    max_file_mb: float = Field(200.0, gt=0, description="Larger files are refused with a per-file error.")
+
+    # search
+    search_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=1000)
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(1.0, ge=0)
