@@ -60,9 +60,7 @@ class KiwiChunker:
     ``count_tokens``); without it the budget is in Kiwi morphemes.
     """
 
-    def __init__(
-        self, max_tokens: int = 256, overlap_sentences: int = 1, count_tokens: TokenCounter | None = None
-    ):
+    def __init__(self, max_tokens: int = 256, overlap_sentences: int = 1, count_tokens: TokenCounter | None = None):
         if max_tokens < 8:
             raise InvalidInputError(f"max_tokens={max_tokens} is too small; use at least 8")
         if overlap_sentences < 0:

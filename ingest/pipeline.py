@@ -109,9 +109,7 @@ class _Item:
     update: bool = False
 
 
-def discover(
-    paths: Sequence[str | Path], exclude: Path | None = None
-) -> tuple[list[_Item], list[FileOutcome]]:
+def discover(paths: Sequence[str | Path], exclude: Path | None = None) -> tuple[list[_Item], list[FileOutcome]]:
     """Files under ``paths`` with a supported extension (hidden files and folders skipped).
 
     A named path that does not exist or cannot be listed is an error naming it. ``source`` is the
@@ -145,9 +143,7 @@ def discover(
                     continue
                 source = (Path(root.name) / rel).as_posix()
                 if f.suffix.lower() not in exts:
-                    problems.append(
-                        FileOutcome(source, "skipped", f"unsupported type ({f.suffix or 'no extension'})")
-                    )
+                    problems.append(FileOutcome(source, "skipped", f"unsupported type ({f.suffix or 'no extension'})"))
                     continue
                 files.append((f, source))
         for f, source in files:
@@ -165,9 +161,7 @@ def _sha256(data: bytes | str) -> str:
 class _Ingest:
     """One run of the pipeline over a writer."""
 
-    def __init__(
-        self, writer: IndexWriter, report: IngestReport, max_bytes: int | None, checkpoint_seconds: float
-    ):
+    def __init__(self, writer: IndexWriter, report: IngestReport, max_bytes: int | None, checkpoint_seconds: float):
         self.writer = writer
         self.report = report
         self.max_bytes = max_bytes
@@ -200,9 +194,7 @@ class _Ingest:
                 and item.path is not None
                 and (stored.size, stored.mtime_ns) == (item.size, item.mtime_ns)
             ):
-                item.outcome = FileOutcome(
-                    item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks
-                )
+                item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
                 return None
             if doc is None:
                 assert item.path is not None
@@ -211,9 +203,7 @@ class _Ingest:
             if stored is not None and stored.content_hash == item.content_hash:
                 if item.path is not None:
                     self.writer.touch(stored.doc_id, item.size, item.mtime_ns)
-                item.outcome = FileOutcome(
-                    item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks
-                )
+                item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
                 return None
             item.update = stored is not None
             if not doc.text.strip():
@@ -250,9 +240,7 @@ class _Ingest:
             chunks=rows, metadata=meta, size=item.size, mtime_ns=item.mtime_ns,
         )  # fmt: skip
         self.report.chunks_added += len(rows)
-        return FileOutcome(
-            item.source, "updated" if item.update else "added", doc_id=doc_id, chunks=len(rows)
-        )
+        return FileOutcome(item.source, "updated" if item.update else "added", doc_id=doc_id, chunks=len(rows))
 
     def run(self, items: Iterable[_Item], progress: tqdm | None) -> None:
         last = time.monotonic()
@@ -267,9 +255,7 @@ class _Ingest:
             if progress is not None:
                 progress.update(1)
                 if item.outcome.status == "failed":
-                    progress.write(
-                        f"rabbit-rag: failed {item.source}: {item.outcome.reason}", file=sys.stderr
-                    )
+                    progress.write(f"rabbit-rag: failed {item.source}: {item.outcome.reason}", file=sys.stderr)
             if time.monotonic() - last > self.checkpoint_seconds:
                 self.writer.checkpoint()
                 last = time.monotonic()
@@ -280,9 +266,7 @@ class _Ingest:
             if uri.startswith("/") and uri not in self.seen_uris and not Path(uri).exists():
                 stored = self.writer.store.get_document(doc_id)
                 if self.writer.remove(doc_id):
-                    self.report.record(
-                        FileOutcome(stored.source if stored else uri, "removed", doc_id=doc_id)
-                    )
+                    self.report.record(FileOutcome(stored.source if stored else uri, "removed", doc_id=doc_id))
 
 
 def _writer(index: str | Path, settings: Settings, embed_model: str | None, **overrides: Any) -> IndexWriter:

@@ -47,4 +47,16 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "BM25Retriever",
+    "Chunk",
+    "DenseRetriever",
+    "Document",
+    "HybridRetriever",
+    "Index",
+    "IndexWriter",
+    "RabbitRagError",
+    "ScoredChunk",
+    "Settings",
+    "open_index",
+]

@@ -84,9 +84,7 @@ def resolve_model(model_id: str) -> str:
             raise ModelUnavailableError(model_id, "is a file; give the model folder")
         return str(path)
     if model_id.count("/") != 1 or model_id.startswith((".", "/", "~")):
-        raise ModelUnavailableError(
-            model_id, "no such folder, and not a Hugging Face id of the form 'owner/name'"
-        )
+        raise ModelUnavailableError(model_id, "no such folder, and not a Hugging Face id of the form 'owner/name'")
     from huggingface_hub import snapshot_download
 
     try:
@@ -147,9 +145,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
-        fn: Any = (
-            getattr(self.model, "encode_query" if query else "encode_document", None) or self.model.encode
-        )
+        fn: Any = getattr(self.model, "encode_query" if query else "encode_document", None) or self.model.encode
         with self._lock:  # one forward pass at a time; torch already uses every core
             out = fn(
                 list(texts),
@@ -182,9 +178,7 @@ _cache: dict[tuple[str, str | None], SentenceTransformerEmbedder] = {}
 _cache_lock = threading.Lock()
 
 
-def load_embedder(
-    model_id: str, device: str | None = None, batch_size: int = 32
-) -> SentenceTransformerEmbedder:
+def load_embedder(model_id: str, device: str | None = None, batch_size: int = 32) -> SentenceTransformerEmbedder:
     """Load (once per process) the embedding model ``model_id``: a Hugging Face id or a local folder."""
     if is_none_model(model_id):
         raise InvalidInputError(f"embedding model {model_id!r} means 'no embedding model'; nothing to load")

@@ -33,6 +33,7 @@ will ask users to rebuild.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -237,7 +238,7 @@ def segment_spans(text: str, breaks: Sequence[int] = ()) -> list[tuple[int, int]
         pos = text.find("\n", nxt)
     spans: list[tuple[int, int]] = []
     ordered = sorted(cuts)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         while b - a > MAX_SEGMENT_CHARS:
             cut = _safe_cut(text, a, a + MAX_SEGMENT_CHARS)
             _append_stripped(text, a, cut, spans)
@@ -261,9 +262,7 @@ def _append_stripped(text: str, a: int, b: int, out: list[tuple[int, int]]) -> N
         out.append((a, b))
 
 
-def analyze_sentences(
-    text: str, breaks: Sequence[int] = (), keep_morphemes_over: int | None = None
-) -> list[Sentence]:
+def analyze_sentences(text: str, breaks: Sequence[int] = (), keep_morphemes_over: int | None = None) -> list[Sentence]:
     """Kiwi sentences of ``text`` in order, with offsets into ``text`` and their BM25 terms.
 
     Sentences tile each segment's non-space text exactly: nothing Kiwi skipped is lost.

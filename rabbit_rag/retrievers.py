@@ -148,9 +148,7 @@ class HybridRetriever:
                 norm = (vals - lo) / (hi - lo) if hi > lo else np.ones_like(vals)
             for rank, hit in enumerate(hits):
                 cid = hit.chunk.chunk_id
-                contrib = (
-                    weight / (self.rrf_k + rank + 1) if self.fusion == "rrf" else weight * float(norm[rank])
-                )
+                contrib = weight / (self.rrf_k + rank + 1) if self.fusion == "rrf" else weight * float(norm[rank])
                 fused[cid] = fused.get(cid, 0.0) + contrib
                 parts.setdefault(cid, {}).update(hit.scores)
                 best.setdefault(cid, hit)

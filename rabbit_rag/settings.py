@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     index_root: Path = Field(Path("indexes"), description="Folder holding one index folder per collection.")
 
     # embeddings and chunking
-    embed_model: str = Field(
-        DEFAULT_EMBED_MODEL, description="sentence-transformers id or folder; 'none' = BM25 only."
-    )
+    embed_model: str = Field(DEFAULT_EMBED_MODEL, description="sentence-transformers id or folder; 'none' = BM25 only.")
     embed_device: str | None = Field(None, description="cuda, mps or cpu; default: the best available.")
     embed_batch_size: int = Field(32, ge=1, le=4096)
     chunk_tokens: int = Field(

@@ -73,9 +73,7 @@ def _looks_like_text(text: str) -> bool:
     sample = text[:20000]
     if not sample:
         return True
-    bad = sum(
-        1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
-    )
+    bad = sum(1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"))
     return bad / len(sample) < 0.01
 
 
@@ -106,9 +104,7 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> DecodedText:
                 ) from e
     kind = sniff_binary(data)
     if kind is not None:
-        raise DocumentError(
-            name, f"binary content ({kind}), not text; give it a matching extension or remove it"
-        )
+        raise DocumentError(name, f"binary content ({kind}), not text; give it a matching extension or remove it")
     for encoding in ("utf-8", "cp949"):
         try:
             text = data.decode(encoding)

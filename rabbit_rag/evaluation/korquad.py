@@ -46,9 +46,7 @@ def parse_dataset(spec: str) -> Path:
     """``korquad:PATH`` → PATH (the only dataset kind so far)."""
     kind, sep, path = spec.partition(":")
     if not sep or kind != "korquad" or not path:
-        raise InvalidInputError(
-            f"dataset {spec!r}: use the form korquad:PATH, e.g. korquad:KorQuAD_v1.0_dev.json"
-        )
+        raise InvalidInputError(f"dataset {spec!r}: use the form korquad:PATH, e.g. korquad:KorQuAD_v1.0_dev.json")
     p = Path(path)
     if not p.is_file():
         raise InvalidInputError(f"dataset file {p} does not exist")

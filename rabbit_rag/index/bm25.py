@@ -42,9 +42,7 @@ class BM25Matrix:
     n_docs: int
 
     @classmethod
-    def build(
-        cls, corpus_term_ids: Sequence[np.ndarray], vocab_size: int, params: dict[str, Any]
-    ) -> BM25Matrix:
+    def build(cls, corpus_term_ids: Sequence[np.ndarray], vocab_size: int, params: dict[str, Any]) -> BM25Matrix:
         """Build from one array of vocabulary ids per chunk (ids in ``[0, vocab_size)``)."""
         n_docs = len(corpus_term_ids)
         if n_docs == 0:
@@ -109,10 +107,7 @@ class BM25Scorer:
         if n == 0 or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         k = min(k, n)
-        if k < n:
-            idx = np.argpartition(-scores, k - 1)[:k]
-        else:
-            idx = np.arange(n)
+        idx = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
         idx = idx[np.argsort(-scores[idx], kind="stable")]
         keep = scores[idx] > 0
         return idx[keep], scores[idx][keep]

@@ -124,7 +124,9 @@ class ChunkRow:
     embedding: np.ndarray | None = None
 
 
-_DOC_COLUMNS = "doc_id, uri, source, title, content_hash, size, mtime_ns, length(text), n_chunks, metadata, created_at, updated_at"
+_DOC_COLUMNS = (
+    "doc_id, uri, source, title, content_hash, size, mtime_ns, length(text), n_chunks, metadata, created_at, updated_at"
+)
 
 
 def _row_to_doc(r: Sequence[Any]) -> StoredDocument:
@@ -194,9 +196,7 @@ class DocStore:
             return set()
         uniq = list(dict.fromkeys(terms))
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT term FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq
-            )
+            rows = self._conn.execute(f"SELECT term FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq)
             return {r[0] for r in rows}
 
     def term_ids(self, terms: Sequence[str]) -> list[int]:
@@ -206,9 +206,7 @@ class DocStore:
         uniq = list(dict.fromkeys(terms))
         with self._lock:
             found = dict(
-                self._conn.execute(
-                    f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq
-                )
+                self._conn.execute(f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq)
             )
         return [found[t] for t in terms if t in found]
 
@@ -245,17 +243,13 @@ class DocStore:
     def iter_live_uris(self) -> Iterator[tuple[str, str]]:
         """``(doc_id, uri)`` of every live document."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT doc_id, uri FROM documents WHERE removed_rev IS NULL"
-            ).fetchall()
+            rows = self._conn.execute("SELECT doc_id, uri FROM documents WHERE removed_rev IS NULL").fetchall()
         yield from rows
 
     def touch_document(self, doc_id: str, size: int | None, mtime_ns: int | None) -> None:
         """Record a new mtime for an unchanged file, so the next ingest can skip hashing it."""
         with self._lock:
-            self._conn.execute(
-                "UPDATE documents SET size=?, mtime_ns=? WHERE doc_id=?", (size, mtime_ns, doc_id)
-            )
+            self._conn.execute("UPDATE documents SET size=?, mtime_ns=? WHERE doc_id=?", (size, mtime_ns, doc_id))
 
     def upsert_document(
         self,
@@ -311,17 +305,13 @@ class DocStore:
             cur = self._conn.execute(
                 "UPDATE documents SET removed_rev=? WHERE doc_id=? AND removed_rev IS NULL", (rev, doc_id)
             )
-            self._conn.execute(
-                "UPDATE chunks SET removed_rev=? WHERE doc_id=? AND removed_rev IS NULL", (rev, doc_id)
-            )
+            self._conn.execute("UPDATE chunks SET removed_rev=? WHERE doc_id=? AND removed_rev IS NULL", (rev, doc_id))
         return cur.rowcount > 0
 
     def collect_garbage(self, keep_from_rev: int) -> None:
         """Physically delete rows removed before ``keep_from_rev`` (no live generation needs them)."""
         with self._lock:
-            self._conn.execute(
-                "DELETE FROM chunks WHERE removed_rev IS NOT NULL AND removed_rev < ?", (keep_from_rev,)
-            )
+            self._conn.execute("DELETE FROM chunks WHERE removed_rev IS NOT NULL AND removed_rev < ?", (keep_from_rev,))
             self._conn.execute(
                 "DELETE FROM documents WHERE removed_rev IS NOT NULL AND removed_rev < ?", (keep_from_rev,)
             )
@@ -329,9 +319,7 @@ class DocStore:
     # -- chunks ------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         with self._lock:
-            docs = self._conn.execute("SELECT count(*) FROM documents WHERE removed_rev IS NULL").fetchone()[
-                0
-            ]
+            docs = self._conn.execute("SELECT count(*) FROM documents WHERE removed_rev IS NULL").fetchone()[0]
             chunks, vectors = self._conn.execute(
                 "SELECT count(*), count(embedding) FROM chunks WHERE removed_rev IS NULL"
             ).fetchone()
@@ -353,9 +341,7 @@ class DocStore:
             yield from rows
             last = rows[-1][0]
 
-    def iter_embeddings(
-        self, where: str, params: Sequence[Any], batch: int = 20000
-    ) -> Iterator[tuple[int, bytes]]:
+    def iter_embeddings(self, where: str, params: Sequence[Any], batch: int = 20000) -> Iterator[tuple[int, bytes]]:
         """``(chunk_id, float16 blob)`` of chunks matching ``where`` that have an embedding."""
         last = -1
         while True:

@@ -102,9 +102,7 @@ class WriterLock:
     @contextlib.contextmanager
     def hold(self, blocking: bool = True) -> Iterator[None]:
         if not self.acquire(blocking):
-            raise IndexLockedError(
-                f"{self.path.parent}: another process is writing this index; wait for it to finish"
-            )
+            raise IndexLockedError(f"{self.path.parent}: another process is writing this index; wait for it to finish")
         try:
             yield
         finally:

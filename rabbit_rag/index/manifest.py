@@ -69,9 +69,7 @@ def check_tokenizer(index_dir: Path, manifest: dict[str, Any]) -> None:
     current = tokenizer_settings()
     if built != current:
         diff = {
-            k: (built.get(k), current.get(k))
-            for k in current.keys() | built.keys()
-            if built.get(k) != current.get(k)
+            k: (built.get(k), current.get(k)) for k in current.keys() | built.keys() if built.get(k) != current.get(k)
         }
         raise IndexMismatchError(
             f"{index_dir}: built with tokenizer settings that differ from this installation "

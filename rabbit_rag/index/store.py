@@ -80,9 +80,7 @@ class Index:
     written by an ingest (the API does this after each job).
     """
 
-    def __init__(
-        self, path: str | Path, embed_model: str | None = None, embed_device: str | None = None
-    ) -> None:
+    def __init__(self, path: str | Path, embed_model: str | None = None, embed_device: str | None = None) -> None:
         self.path = Path(path)
         self.manifest = read_manifest(self.path)
         check_tokenizer(self.path, self.manifest)
@@ -233,9 +231,7 @@ class SearchFilter:
         self.doc_ids = set(doc_ids) if doc_ids else None
 
     @classmethod
-    def of(
-        cls, source: str | Sequence[str] | None, doc_id: str | Sequence[str] | None
-    ) -> SearchFilter | None:
+    def of(cls, source: str | Sequence[str] | None, doc_id: str | Sequence[str] | None) -> SearchFilter | None:
         def as_list(v: str | Sequence[str] | None) -> list[str]:
             return [] if v is None else [v] if isinstance(v, str) else list(v)
 
@@ -332,9 +328,7 @@ class IndexWriter:
             if embed_model is not None:
                 asked_none = is_none_model(embed_model)
                 built_none = emb.get("model") is None
-                same = (
-                    asked_none and built_none and emb.get("requested") in (None, "none")
-                ) or embed_model in (
+                same = (asked_none and built_none and emb.get("requested") in (None, "none")) or embed_model in (
                     emb.get("model"),
                     emb.get("requested"),
                 )

@@ -48,9 +48,7 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-            )
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> int:
         import faiss
@@ -76,9 +74,7 @@ class VectorIndex:
         index = faiss.read_index(str(path))
         return cls(index, index.d)
 
-    def search(
-        self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and cosine scores of the ``k`` nearest vectors (optionally among ``allowed_ids``)."""
         import faiss
 
@@ -89,9 +85,7 @@ class VectorIndex:
         if allowed_ids is not None:
             if not len(allowed_ids):
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            params = faiss.SearchParameters(
-                sel=faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
-            )
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64)))
         with faiss_threads(1):
             scores, ids = self.index.search(q, min(k, len(self)), params=params)
         keep = ids[0] >= 0
