@@ -301,7 +301,12 @@ def analyze_many(
             key, text, _, sents = order.popleft()
             yield key, text, sents
 
-    for result in get_kiwi().split_into_sents(segments(), return_tokens=True):
+    feed = segments()
+    first = next(feed, None)
+    if first is None:  # nothing to analyze: don't pay for loading Kiwi
+        yield from finished()
+        return
+    for result in get_kiwi().split_into_sents(itertools.chain([first], feed), return_tokens=True):
         entry, a, b = spans.popleft()
         entry[3].extend(_tile(entry[1], a, b, result, keep_morphemes_over))
         entry[2] -= 1

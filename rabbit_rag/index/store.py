@@ -211,7 +211,8 @@ class Index:
     ) -> list[ScoredChunk]:
         """Search the index. ``mode`` is ``hybrid`` (default), ``bm25`` or ``dense``.
 
-        ``source`` filters by source name (exact or shell pattern such as ``kobill/*``) and
+        ``source`` filters by source name (exact, or a shell pattern such as ``kobill/*`` that may
+        match the tail of the source path) and
         ``doc_id`` by document id. Hybrid and dense fall back to BM25, with a notice, when the
         index has no usable vectors.
 
@@ -242,7 +243,8 @@ class SearchFilter:
         if not self.sources:
             return None
         pats = self.sources
-        return lambda s: any(s == p or fnmatch.fnmatchcase(s, p) for p in pats)
+        # "kobill/*" matches "samples/kobill/1.txt": a pattern may name the tail of a source path
+        return lambda s: any(s == p or fnmatch.fnmatchcase(s, p) or fnmatch.fnmatchcase(s, "*/" + p) for p in pats)
 
     def mask(self, gen: Generation) -> np.ndarray:
         return gen.row_mask(self.doc_ids, self.source_match())

@@ -1,0 +1,1 @@
+"""The ``rabbit-rag`` command line (typer). Each command lives in its own module."""

@@ -1,0 +1,40 @@
+"""``rabbit-rag``: ingest Korean documents, search them, ask them, evaluate, serve.
+
+Every command takes ``--help``. ``--json`` prints exactly one JSON object on stdout; progress and
+notices go to stderr.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="rabbit-rag",
+    help=(
+        "Korean retrieval-augmented generation: Kiwi BM25 + dense search, answers with character-level citations.\n\n"
+        "Quick start:\n\n"
+        "  rabbit-rag ingest samples --index indexes/sample --embed-model none\n\n"
+        '  rabbit-rag search "대통령 임기는 몇 년이야?" --index indexes/sample'
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+eval_app = typer.Typer(help="Measure retrieval and answers on KorQuAD 1.0.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _register() -> None:
+    # Importing a command module registers its commands on ``app`` / ``eval_app``.
+    from rabbit_rag.cli import eval_cmd, ingest_cmd, search_cmd  # noqa: F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""What every command shares: settings, error handling, JSON output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+
+from rabbit_rag.errors import RabbitRagError
+from rabbit_rag.settings import Settings
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (UTF-8, Korean unescaped)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def cli_errors(as_json: bool = False) -> Iterator[None]:
+    """Turn our errors into a one-line message (and a JSON error object with ``--json``) and exit 1;
+    Ctrl-C exits 130 after saying what state the index is in."""
+    try:
+        yield
+    except RabbitRagError as e:
+        if as_json:
+            print_json({"error": {"type": type(e).__name__, "message": str(e)}})
+        err(f"error: {e}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err("interrupted: nothing after the last checkpoint was written; the index stays readable as it was")
+        raise typer.Exit(130) from None

@@ -1,0 +1,53 @@
+"""Shared fixtures. Tests run offline: the hub is switched off before anything imports it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("RABBIT_RAG_EMBED_MODEL", "none")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny sentence-transformers model folder (random BERT, character vocabulary)."""
+    from tests.tiny_models import build_tiny_sentence_transformer
+
+    return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"))
+
+
+@pytest.fixture(scope="session")
+def sample_index_ro(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BM25-only index of ``samples/``, built once per session. Do not write to it."""
+    from ingest import ingest_paths
+
+    path = tmp_path_factory.mktemp("sample-index") / "idx"
+    ingest_paths([SAMPLES], path, embed_model="none", progress=False)
+    return path
+
+
+@pytest.fixture
+def sample_index(sample_index_ro: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample index that a test may modify."""
+    dst = tmp_path / "idx"
+    shutil.copytree(sample_index_ro, dst)
+    return dst
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ``../shared/data``; skips the test when the shared folder is absent."""
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} is not available on this machine")
+    return p
