@@ -16,7 +16,10 @@ from rabbit_rag.index.store import open_index
 from rabbit_rag.types import Document
 
 DOCS = [
-    Document(source="헌법.txt", text="제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다.\n제42조 국회의원의 임기는 4년으로 한다."),
+    Document(
+        source="헌법.txt",
+        text="제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다.\n제42조 국회의원의 임기는 4년으로 한다.",
+    ),
     Document(source="법원.txt", text="제105조 ① 대법원장의 임기는 6년으로 하며, 중임할 수 없다."),
 ]
 
@@ -149,7 +152,9 @@ def test_reader_keeps_its_generation_during_updates(tmp_path: Path) -> None:
 def test_old_generations_are_pruned(tmp_path: Path) -> None:
     index = tmp_path / "idx"
     for i in range(4):
-        ingest_documents([Document(source=f"d{i}.txt", text=f"문서 {i}번의 내용이다.")], index, embed_model="none", progress=False)
+        ingest_documents(
+            [Document(source=f"d{i}.txt", text=f"문서 {i}번의 내용이다.")], index, embed_model="none", progress=False
+        )
     gens = sorted(p.name for p in index.iterdir() if p.name.startswith("gen-"))
     assert len(gens) == 2  # the current one and the one before it
     assert not [p for p in index.iterdir() if p.name.endswith(".tmp")]

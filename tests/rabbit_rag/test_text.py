@@ -28,7 +28,9 @@ def test_line_ends_and_controls() -> None:
     [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp949", "cp949"), ("euc-kr", "cp949")],
 )
 def test_decode_detects_encodings(encoding: str, expected: str) -> None:
-    data = (KOREAN + "\n똠방각하 펲시콜라").encode(encoding) if encoding == "cp949" else (KOREAN + "\n").encode(encoding)
+    data = (
+        (KOREAN + "\n똠방각하 펲시콜라").encode(encoding) if encoding == "cp949" else (KOREAN + "\n").encode(encoding)
+    )
     decoded = decode_bytes(data, "a.txt")
     assert decoded.encoding == expected
     assert decoded.text.lstrip("\ufeff").startswith(KOREAN)
