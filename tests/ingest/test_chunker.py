@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from pathlib import Path
 
@@ -65,12 +66,12 @@ def test_overlap_repeats_whole_sentences() -> None:
     doc = Document(source="o.txt", text=text)
     spans = KiwiChunker(max_tokens=60, overlap_sentences=1).chunk(doc)
     assert len(spans) > 3
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert b.start < a.end  # the next chunk begins inside the previous one: one shared sentence
         shared = doc.text[b.start : a.end]
         assert shared.endswith("입니다.") and shared.count("입니다.") == 1
     no_overlap = KiwiChunker(max_tokens=60, overlap_sentences=0).chunk(doc)
-    assert all(b.start >= a.end for a, b in zip(no_overlap, no_overlap[1:], strict=False))
+    assert all(b.start >= a.end for a, b in itertools.pairwise(no_overlap))
 
 
 def test_overlong_sentence_is_cut_between_words() -> None:

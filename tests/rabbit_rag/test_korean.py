@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from rabbit_rag.korean import (
     analyze_many,
     bm25_query_terms,
@@ -29,7 +31,7 @@ def test_sentence_offsets_point_into_the_text() -> None:
     for a, b in sents:
         covered.update(range(a, b))
     assert all(TEXT[i].isspace() for i in range(len(TEXT)) if i not in covered)
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(sents, sents[1:], strict=False))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(sents))
 
 
 def test_hard_wrapped_lines_stay_one_sentence() -> None:
