@@ -47,8 +47,15 @@ from rabbit_rag.types import Chunk, ScoredChunk
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 
 
+_noticed: set[str] = set()
+
+
 def notice(message: str) -> None:
-    """A one-line notice for people on stderr (stdout stays clean for ``--json``)."""
+    """A one-line notice for people on stderr (stdout stays clean for ``--json``), once per process
+    and message, so a server or a loop of searches does not repeat it on every call."""
+    if message in _noticed:
+        return
+    _noticed.add(message)
     print(f"rabbit-rag: {message}", file=sys.stderr, flush=True)
 
 
