@@ -27,6 +27,23 @@ class Settings(BaseSettings):
     # where indexes live
     index_root: Path = Field(Path("indexes"), description="Folder holding one index folder per collection.")
 
+    # the HTTP API (rabbit-rag serve); see docs/api.md
+    api_host: str = Field("127.0.0.1", description="Interface rabbit-rag serve listens on.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_auth_disabled: bool = Field(
+        False, description="Local development only: every request acts as an admin key. Warned about at start-up."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="JSON file of hashed API keys (default: <index_root>/.api-keys.json); see rabbit-rag keys."
+    )
+    api_keys: str | None = Field(
+        None, description='Extra hashed keys as JSON: [{"name", "sha256", "scopes", "collections"}].'
+    )
+    api_max_upload_mb: float = Field(50.0, gt=0, description="Largest upload request; larger ones get 413.")
+    api_max_files_per_upload: int = Field(200, ge=1, le=10_000)
+    api_preload: bool = Field(True, description="Open every collection and load its models at start-up (readyz).")
+    api_job_history: int = Field(1000, ge=10, description="Finished jobs kept readable at /v1/jobs/{id}.")
+
     # embeddings and chunking
     embed_model: str = Field(DEFAULT_EMBED_MODEL, description="sentence-transformers id or folder; 'none' = BM25 only.")
     embed_device: str | None = Field(None, description="cuda, mps or cpu; default: the best available.")

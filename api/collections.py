@@ -1,0 +1,178 @@
+"""Collections: one index folder per collection under the index root, opened once and shared.
+
+A collection name is validated before any path is built from it (:func:`check_name`: letters,
+digits, Hangul syllables, ``_`` and ``-``; at most 64), so no client-supplied name can point
+outside the root. Each open collection is an immutable snapshot — one :class:`Index` object of one
+generation. After an ingest the registry opens the new generation and swaps the snapshot in one
+assignment: a search that started on the old snapshot finishes on it (BM25, vectors and chunks of
+the same generation), a search that starts later sees the new one — never a mix.
+
+예::
+
+    reg = CollectionRegistry(Path("indexes"), Settings())
+    reg.get("헌법").search("대통령 임기", k=3)
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from api.errors import ConflictError
+from rabbit_rag.errors import IndexNotFoundError, InvalidInputError
+from rabbit_rag.index.fsio import WriterLock
+from rabbit_rag.index.manifest import MANIFEST_FILE
+from rabbit_rag.index.store import Index, IndexWriter, open_index
+from rabbit_rag.settings import Settings
+
+NAME_RE = r"^[0-9A-Za-z가-힣_-]{1,64}$"
+_NAME = re.compile(NAME_RE)
+
+
+def check_name(name: str) -> str:
+    """The collection name in NFC, or :class:`InvalidInputError` naming the allowed characters.
+
+    예: ``check_name("헌법")`` → ``'헌법'``; ``check_name("../x")`` raises.
+    """
+    n = unicodedata.normalize("NFC", name) if isinstance(name, str) else ""
+    if not _NAME.fullmatch(n):
+        raise InvalidInputError(
+            f"collection name {name!r} is not allowed: use 1-64 letters, digits, Hangul syllables, '_' or '-' "
+            "(e.g. '헌법', 'kobill-2024')"
+        )
+    return n
+
+
+class CollectionRegistry:
+    """The collections under ``root``: existence, creation, deletion and the shared open indexes."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._open: dict[str, Index] = {}
+        self._open_locks: dict[str, threading.Lock] = {}
+
+    # -- names and paths ---------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """The folder of collection ``name`` (validated first; always a direct child of the root)."""
+        p = self.root / check_name(name)
+        assert p.parent == self.root  # a validated name has no separators; this states the invariant
+        return p
+
+    def exists(self, name: str) -> bool:
+        return (self.path(name) / MANIFEST_FILE).is_file()
+
+    def names(self) -> list[str]:
+        """Collections on disk (folders with a manifest whose names are valid), sorted."""
+        out = []
+        for child in self.root.iterdir():
+            if child.is_dir() and _NAME.fullmatch(child.name) and (child / MANIFEST_FILE).is_file():
+                out.append(unicodedata.normalize("NFC", child.name))
+        return sorted(out)
+
+    def _missing(self, name: str) -> IndexNotFoundError:
+        return IndexNotFoundError(
+            f"collection {name!r} does not exist under {self.root.name}/; create it with POST /v1/collections "
+            f'{{"name": "{name}"}} (GET /v1/collections lists the existing ones)'
+        )
+
+    # -- open indexes --------------------------------------------------------------------------------
+    def get(self, name: str) -> Index:
+        """The shared open index of ``name`` (opened on first use); 404 when it does not exist."""
+        name = check_name(name)
+        index = self._open.get(name)
+        if index is not None:
+            return index
+        with self._lock:
+            lock = self._open_locks.setdefault(name, threading.Lock())
+        with lock:  # one opener per collection; others wait for its result
+            index = self._open.get(name)
+            if index is None:
+                if not self.exists(name):
+                    raise self._missing(name)
+                index = open_index(self.path(name), embed_device=self.settings.embed_device)
+                self._open[name] = index
+        return index
+
+    def reload(self, name: str) -> Index | None:
+        """Open the newest generation of ``name`` as a new snapshot and swap it in (after a write)."""
+        name = check_name(name)
+        if not self.exists(name):
+            self._open.pop(name, None)
+            return None
+        index = open_index(self.path(name), embed_device=self.settings.embed_device)
+        if index.embed_model is not None:
+            index.embedder()  # load (cached per process) before the snapshot is visible
+        self._open[name] = index  # one assignment: searches see the old or the new snapshot
+        return index
+
+    def is_open(self, name: str) -> bool:
+        return name in self._open
+
+    # -- creating and deleting -------------------------------------------------------------------
+    def create(self, name: str, embed_model: str | None = None, chunk_tokens: int | None = None) -> Index:
+        """Create an empty collection; 409 when it exists."""
+        name = check_name(name)
+        with self._lock:
+            path = self.path(name)
+            if self.exists(name):
+                raise ConflictError(f"collection {name!r} already exists; upload documents to it or pick another name")
+            if path.exists() and any(path.iterdir()):
+                raise ConflictError(
+                    f"{name!r}: a folder of that name exists under the index root and is not an index; "
+                    "remove it or pick another name"
+                )
+            s = self.settings
+            writer = IndexWriter(
+                path, embed_model=embed_model, default_embed_model=s.embed_model, embed_device=s.embed_device,
+                embed_batch_size=s.embed_batch_size, chunk_tokens=chunk_tokens, default_chunk_tokens=s.chunk_tokens,
+                default_overlap_sentences=s.chunk_overlap_sentences,
+            )  # fmt: skip
+            writer.close()
+            return self.reload(name) or self.get(name)
+
+    def delete(self, name: str) -> None:
+        """Remove the collection's folder; 409 while another process writes to it."""
+        name = check_name(name)
+        with self._lock:
+            if not self.exists(name):
+                raise self._missing(name)
+            path = self.path(name)
+            lock = WriterLock(path)
+            if not lock.acquire(blocking=False):
+                raise ConflictError(f"collection {name!r} is being written by another process; retry when it is done")
+            try:
+                self._open.pop(name, None)
+                # Rename first so the name is free at once and no reader opens a half-deleted folder.
+                trash = self.root / f".deleting-{path.name}-{id(lock)}"
+                path.rename(trash)
+            finally:
+                lock.release()
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def info(self, name: str) -> dict[str, Any]:
+        index = self.get(name)
+        st = index.stats()
+        emb = st["embedding"]
+        return {
+            "name": name,
+            "documents": st["counts"].get("documents", 0),
+            "chunks": st["counts"].get("chunks", 0),
+            "vectors": st["counts"].get("vectors", 0),
+            "embedding_model": emb.get("model"),
+            "embedding_note": emb.get("reason"),
+            "chunk_tokens": st["chunking"].get("max_tokens"),
+            "revision": st["revision"],
+            "updated_at": index.manifest.get("updated_at"),
+        }
+
+    def clean_trash(self) -> None:
+        """Finish deletions a crash interrupted."""
+        for child in self.root.glob(".deleting-*"):
+            shutil.rmtree(child, ignore_errors=True)

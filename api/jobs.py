@@ -1,0 +1,197 @@
+"""Background jobs: one worker thread per collection, so one writer per collection at a time.
+
+A job is queued on its collection's worker and runs there in order; its status, progress and
+per-file errors are readable at ``GET /v1/jobs/{id}`` while and after it runs. Jobs live in memory
+(the last ``api_job_history`` finished ones are kept); what they wrote is in the index, which is
+the durable record. ``IndexWriter``'s flock still guards against other processes (the CLI).
+
+예::
+
+    job = jobs.submit("헌법", "ingest", run, files_total=3)   # run(job) executes on the worker
+    jobs.get(job.id).to_dict()["status"]                      # 'queued' → 'running' → 'succeeded'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from api.errors import ConflictError, NotFoundError
+from rabbit_rag.errors import RabbitRagError
+from rabbit_rag.index.docstore import now_iso
+
+log = logging.getLogger("rabbit_rag.api")
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+@dataclass
+class Job:
+    """One background task on one collection; ``to_dict()`` is the ``/v1/jobs/{id}`` shape."""
+
+    id: str
+    collection: str
+    kind: str
+    status: JobStatus = "queued"
+    created_at: str = field(default_factory=now_iso)
+    started_at: str | None = None
+    finished_at: str | None = None
+    files_total: int = 0
+    files_done: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    result: dict[str, Any] | None = None
+
+    def file_outcome(self, source: str, status: str, reason: str | None = None, **extra: Any) -> None:
+        self.files.append({"source": source, "status": status, "reason": reason, **extra})
+
+    def to_dict(self) -> dict[str, Any]:
+        errors = [
+            {"source": f["source"], "reason": f.get("reason") or ""} for f in self.files if f["status"] == "failed"
+        ]
+        return {
+            "id": self.id,
+            "collection": self.collection,
+            "kind": self.kind,
+            "status": self.status,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "progress": {
+                "files_total": self.files_total,
+                "files_done": self.files_done,
+                "fraction": round(self.files_done / self.files_total, 4)
+                if self.files_total
+                else (1.0 if self.status in FINISHED else 0.0),
+            },
+            "files": list(self.files),
+            "errors": errors,
+            "error": self.error,
+            "result": self.result,
+        }
+
+
+class JobManager:
+    """Per-collection single-thread workers and the table of jobs."""
+
+    def __init__(self, history: int = 1000, on_finish: Callable[[Job], None] | None = None) -> None:
+        self.history = history
+        self.on_finish = on_finish
+        self._lock = threading.Lock()
+        self._workers: dict[str, ThreadPoolExecutor] = {}
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._active: dict[str, int] = {}
+        self._closed = False
+
+    def _worker(self, collection: str) -> ThreadPoolExecutor:
+        w = self._workers.get(collection)
+        if w is None:
+            w = self._workers[collection] = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"rr-writer-{collection}"
+            )
+        return w
+
+    def submit(
+        self, collection: str, kind: str, run: Callable[[Job], dict[str, Any] | None], files_total: int = 0
+    ) -> Job:
+        """Queue ``run(job)`` on the collection's worker; its return value becomes ``job.result``."""
+        job = Job(id=uuid.uuid4().hex, collection=collection, kind=kind, files_total=files_total)
+        with self._lock:
+            if self._closed:
+                raise ConflictError("the server is shutting down; retry on the next instance")
+            self._jobs[job.id] = job
+            self._active[collection] = self._active.get(collection, 0) + 1
+            self._trim()
+            self._worker(collection).submit(self._execute, job, run)
+        return job
+
+    def call(self, collection: str, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` on the collection's worker (after the jobs queued before it); a future of its result."""
+        with self._lock:
+            if self._closed:
+                raise ConflictError("the server is shutting down; retry on the next instance")
+            self._active[collection] = self._active.get(collection, 0) + 1
+
+            def wrapped() -> Any:
+                try:
+                    return fn()
+                finally:
+                    self._done(collection)
+
+            return self._worker(collection).submit(wrapped)
+
+    def _done(self, collection: str) -> None:
+        with self._lock:
+            self._active[collection] -= 1
+            if not self._active[collection]:
+                del self._active[collection]
+
+    def _execute(self, job: Job, run: Callable[[Job], dict[str, Any] | None]) -> None:
+        try:
+            if self._closed:
+                job.status = "cancelled"
+                job.error = {"type": "Cancelled", "message": "the server shut down before the job started; resubmit it"}
+                return
+            job.status = "running"
+            job.started_at = now_iso()
+            job.result = run(job)
+            job.status = "succeeded"
+        except RabbitRagError as e:
+            job.status = "failed"
+            job.error = {"type": type(e).__name__, "message": str(e)}
+        except Exception as e:  # a job must never die silently: record it, log the traceback
+            log.exception("job %s on %s failed", job.id, job.collection)
+            job.status = "failed"
+            job.error = {"type": "InternalError", "message": f"{type(e).__name__}: {e}"}
+        finally:
+            job.finished_at = now_iso()
+            self._done(job.collection)
+            if self.on_finish is not None:
+                self.on_finish(job)
+
+    def _trim(self) -> None:
+        finished = [jid for jid, j in self._jobs.items() if j.status in FINISHED]
+        for jid in finished[: max(0, len(finished) - self.history)]:
+            del self._jobs[jid]
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r} (jobs are kept in memory; a restarted server forgets them)")
+        return job
+
+    def list(self, collections: set[str] | None = None, limit: int = 100) -> list[Job]:
+        jobs = [j for j in reversed(self._jobs.values()) if collections is None or j.collection in collections]
+        return jobs[:limit]
+
+    def active(self, collection: str) -> int:
+        """Queued and running work on ``collection``."""
+        return self._active.get(collection, 0)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for j in list(self._jobs.values()):
+            out[j.status] = out.get(j.status, 0) + 1
+        return out
+
+    def forget_worker(self, collection: str) -> None:
+        with self._lock:
+            w = self._workers.pop(collection, None)
+        if w is not None:
+            w.shutdown(wait=False)
+
+    def close(self) -> None:
+        """Stop taking work; let the running jobs finish (they commit), cancel the queued ones."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for w in workers:
+            w.shutdown(wait=True)

@@ -1,0 +1,83 @@
+"""``/v1/collections``: create, list, get and delete collections (index folders under the index root)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api import schemas
+from api.deps import Administrable, Caller, Readable, State
+from api.errors import ConflictError, error_responses
+from rabbit_rag.embeddings import is_none_model
+from rabbit_rag.errors import InvalidInputError
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"])
+
+
+def _info(state: State, name: str) -> schemas.Collection:
+    return schemas.Collection(**state.collections.info(name), jobs_active=state.jobs.active(name))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Collection,
+    summary="Create an empty collection",
+    responses=error_responses(401, 403, 409, 422, 503),
+)
+def create_collection(body: schemas.CollectionCreate, state: State, who: Caller) -> schemas.Collection:
+    """A collection is an index folder under the index root. `embed_model` is `none` (BM25 only) or
+    the server's configured embedding model (the default); without that model on the server the
+    collection is BM25-only and `embedding_note` says why."""
+    name = state.collections.path(body.name).name  # validated, NFC
+    who.require("write", name)
+    configured = state.settings.embed_model
+    if body.embed_model is not None and not is_none_model(body.embed_model) and body.embed_model != configured:
+        raise InvalidInputError(
+            f"embed_model {body.embed_model!r} is not offered by this server; choose 'none' or {configured!r} "
+            "(RABBIT_RAG_EMBED_MODEL)"
+        )
+    state.collections.create(name, embed_model=body.embed_model, chunk_tokens=body.chunk_tokens)
+    return _info(state, name)
+
+
+@router.get(
+    "",
+    response_model=schemas.CollectionList,
+    summary="List the collections this key can read",
+    responses=error_responses(401),
+)
+def list_collections(state: State, who: Caller) -> schemas.CollectionList:
+    out = []
+    for name in state.collections.names():
+        if who.can("read", name):
+            try:
+                out.append(_info(state, name))
+            except ConflictError:
+                continue
+    return schemas.CollectionList(collections=out)
+
+
+@router.get(
+    "/{name}",
+    response_model=schemas.Collection,
+    summary="One collection",
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_collection(name: Readable, state: State) -> schemas.Collection:
+    return _info(state, name)
+
+
+@router.delete(
+    "/{name}",
+    response_model=schemas.Deleted,
+    summary="Delete a collection and all its documents (admin)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def delete_collection(name: Administrable, state: State) -> schemas.Deleted:
+    if state.jobs.active(name):
+        raise ConflictError(
+            f"collection {name!r} has {state.jobs.active(name)} job(s) queued or running; retry when they finish"
+        )
+    state.collections.delete(name)
+    state.jobs.forget_worker(name)
+    return schemas.Deleted(deleted=name, collection=name)

@@ -1,0 +1,41 @@
+"""``POST /v1/collections/{name}/search``: BM25 / dense / hybrid search over one collection."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import schemas
+from api.deps import Readable, State
+from api.errors import error_responses
+
+router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
+
+
+@router.post(
+    "/search",
+    response_model=schemas.SearchResponse,
+    summary="Search a collection",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas.SearchResponse:
+    """Results carry `doc_id`, `start` and `end`: `GET .../documents/{doc_id}` returns the text they
+    point into. `hybrid` falls back to BM25 on a collection without vectors."""
+    s = state.settings
+    index = state.collections.get(name)  # one snapshot for the whole search
+    mode = body.mode or s.search_mode
+    k = body.top_k or min(s.top_k, schemas.MAX_TOP_K)
+    hits = index.search(
+        body.query,
+        k,
+        mode,
+        source=body.source,
+        doc_id=body.doc_id,
+        weights=(s.bm25_weight, s.dense_weight),
+        rrf_k=s.rrf_k,
+    )
+    return schemas.SearchResponse(
+        collection=name,
+        query=body.query,
+        mode=mode,
+        results=[schemas.SearchHit(**h.to_dict(i + 1)) for i, h in enumerate(hits)],
+    )

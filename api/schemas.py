@@ -1,0 +1,170 @@
+"""Request and response bodies, with their bounds and Korean examples (they show in ``/docs``).
+
+Bounds are part of the contract: ``top_k`` 1-100, queries and questions up to 2000 characters,
+source filters up to 50 patterns. Responses reuse the library's JSON shapes (DESIGN.md).
+
+예: ``SearchRequest(query="대통령 임기는 몇 년이야?", top_k=3)``
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TOP_K = 100
+MAX_QUERY_CHARS = 2000
+NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
+
+Mode = Literal["hybrid", "bm25", "dense"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- collections -------------------------------------------------------------------------------------
+class CollectionCreate(_Strict):
+    name: str = Field(
+        pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$",
+        description="1-64 letters, digits, Hangul syllables, `_` or `-`.",
+        examples=["헌법"],
+    )
+    embed_model: str | None = Field(
+        None,
+        max_length=200,
+        description="`none` for BM25 only, or the server's configured embedding model (the default).",
+        examples=["none"],
+    )
+    chunk_tokens: int | None = Field(None, ge=16, le=8192, description="Chunk budget in tokens (server default).")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "헌법", "embed_model": "none"}]})
+
+
+class Collection(BaseModel):
+    name: str = Field(examples=["헌법"])
+    documents: int
+    chunks: int
+    vectors: int
+    embedding_model: str | None = Field(description="Model of the stored vectors; null for a BM25-only collection.")
+    embedding_note: str | None = Field(None, description="Why there are no vectors, when a model was asked for.")
+    chunk_tokens: int | None
+    revision: int = Field(description="Docstore revision of the generation being searched.")
+    updated_at: str | None
+    jobs_active: int = Field(0, description="Upload and delete jobs queued or running on this collection.")
+
+
+class CollectionList(BaseModel):
+    collections: list[Collection]
+
+
+class Deleted(BaseModel):
+    deleted: str
+    collection: str
+
+
+# -- documents ---------------------------------------------------------------------------------------
+class DocumentInfo(BaseModel):
+    doc_id: str = Field(examples=["3f1c0a9e5b7d2c41"])
+    source: str = Field(examples=["constitution.txt"])
+    title: str | None = Field(examples=["대한민국헌법"])
+    content_hash: str
+    size: int | None
+    n_chars: int
+    n_chunks: int
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class DocumentWithText(DocumentInfo):
+    text: str = Field(description="The normalized text; chunk and citation offsets point into it.")
+
+
+class DocumentList(BaseModel):
+    collection: str
+    total: int
+    limit: int
+    offset: int
+    documents: list[DocumentInfo]
+
+
+# -- jobs --------------------------------------------------------------------------------------------
+class JobProgress(BaseModel):
+    files_total: int
+    files_done: int = Field(description="Files read and handed to the indexer.")
+    fraction: float
+
+
+class JobFile(BaseModel):
+    source: str = Field(examples=["kobill/1809890.txt"])
+    status: Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
+    reason: str | None = None
+    doc_id: str | None = None
+    chunks: int | None = None
+
+
+class JobFileError(BaseModel):
+    source: str
+    reason: str
+
+
+class Job(BaseModel):
+    id: str = Field(examples=["5b2e0f6c8a0d4f7e9c1b3a2d4e6f8a0b"])
+    collection: str
+    kind: str = Field(examples=["ingest"])
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    progress: JobProgress
+    files: list[JobFile] = Field(description="Per-file outcomes (added, updated, unchanged, skipped, failed).")
+    errors: list[JobFileError] = Field(description="The files that failed, with the reason.")
+    error: dict[str, str] | None = Field(description="Why the whole job failed ({type, message}), if it did.")
+    result: dict[str, Any] | None = Field(description="The ingest report once finished.")
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+
+
+# -- search ------------------------------------------------------------------------------------------
+class SearchRequest(_Strict):
+    query: str = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+    )
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="Results to return (server default: 5).")
+    mode: Mode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
+    source: list[Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
+        None,
+        max_length=50,
+        description="Only these sources: exact names or shell patterns (`kobill/*`).",
+        examples=[["constitution.txt"]],
+    )
+    doc_id: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        None, max_length=50, description="Only these document ids."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "대통령 임기는 몇 년이야?", "top_k": 3, "mode": "bm25"}]},
+    )
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    chunk_id: int
+    doc_id: str
+    source: str
+    page: int | None
+    start: int = Field(description="Character offset into the document's text.")
+    end: int
+    text: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    query: str
+    mode: str
+    results: list[SearchHit]

@@ -1,0 +1,112 @@
+"""What the running service holds: settings, keys, collections, jobs, metrics, readiness.
+
+Built in the app's lifespan (never at import); routes reach it as ``request.app.state.rr`` through
+the :func:`get_state` dependency. Start-up loading (every collection's index and embedding model,
+Kiwi) runs on a background thread so ``/healthz`` answers at once and ``/readyz`` turns 200 when it
+is done.
+
+예::
+
+    state = AppState.build(Settings(index_root=Path("indexes")), Metrics())
+    state.start_preload()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from api.auth import KeyStore, keys_file_for
+from api.collections import CollectionRegistry
+from api.jobs import Job, JobManager
+from api.metrics import Metrics
+from api.uploads import Staging
+from rabbit_rag.settings import Settings
+
+log = logging.getLogger("rabbit_rag.api")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    keys: KeyStore
+    collections: CollectionRegistry
+    jobs: JobManager
+    staging: Staging
+    metrics: Metrics
+    ready: threading.Event = field(default_factory=threading.Event)
+    load_errors: dict[str, str] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, metrics: Metrics) -> AppState:
+        keys = KeyStore(keys_file_for(settings.index_root, settings.api_keys_file), settings.api_keys)
+        collections = CollectionRegistry(settings.index_root, settings)
+        collections.clean_trash()
+
+        def finished(job: Job) -> None:
+            metrics.jobs.labels(job.kind, job.status).inc()
+            metrics.jobs_active.dec()
+
+        jobs = JobManager(settings.api_job_history, on_finish=finished)
+        return cls(settings, keys, collections, jobs, Staging(collections.root), metrics)
+
+    def submit(self, collection: str, kind: str, run: Any, files_total: int = 0) -> Job:
+        """Queue a job on the collection's writer thread (counted in ``rabbit_rag_jobs_active``)."""
+        self.metrics.jobs_active.inc()
+        try:
+            return self.jobs.submit(collection, kind, run, files_total)
+        except BaseException:
+            self.metrics.jobs_active.dec()
+            raise
+
+    # -- readiness --------------------------------------------------------------------------------
+    def start_preload(self) -> threading.Thread:
+        t = threading.Thread(target=self._preload, name="rr-preload", daemon=True)
+        t.start()
+        return t
+
+    def _preload(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            from rabbit_rag.korean import get_kiwi
+
+            get_kiwi()  # ~1 s and 280 MB once per process; the first search would pay it otherwise
+            for name in self.collections.names():
+                try:
+                    index = self.collections.get(name)
+                    if index.embed_model is not None and index.embedder() is None:
+                        self.load_errors[name] = f"embedding model unavailable: {index.dense_unavailable_reason()}"
+                    self.loaded.append(name)
+                except Exception as e:  # one broken collection must not keep the others from serving
+                    self.load_errors[name] = f"{type(e).__name__}: {e}"
+                    log.error("collection %s could not be opened: %s", name, e)
+            for hook in self.extras.get("preload_hooks", ()):
+                hook(self)
+        finally:
+            self.ready.set()
+            self.metrics.ready.set(1)
+            log.info(
+                "ready in %.1f s: %d collections (%d with problems)",
+                time.perf_counter() - t0,
+                len(self.loaded),
+                len(self.load_errors),
+            )
+
+    def mark_ready(self) -> None:
+        self.ready.set()
+        self.metrics.ready.set(1)
+
+    def close(self) -> None:
+        self.jobs.close()
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.rr

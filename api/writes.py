@@ -1,0 +1,77 @@
+"""The write side, run on a collection's worker thread: ingesting staged uploads, removing documents.
+
+Both go through the library's one writer (``ingest.pipeline.ingest_documents`` / ``IndexWriter``),
+and both end by swapping the collection's open snapshot to the new generation.
+
+예::
+
+    job = state.submit("헌법", "ingest", lambda job: run_ingest(job, state.collections, "헌법", files, settings))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from api.collections import CollectionRegistry
+from api.jobs import Job
+from api.uploads import StagedFile
+from ingest.pipeline import ingest_documents
+from ingest.readers import read_bytes
+from rabbit_rag.errors import DocumentError, EmptyDocumentError, IndexNotFoundError
+from rabbit_rag.index.store import IndexWriter
+from rabbit_rag.settings import Settings
+from rabbit_rag.types import Document
+
+
+def _documents(job: Job, files: Sequence[StagedFile]) -> Iterator[Document]:
+    """Parse the staged files one by one for the pipeline; unreadable ones become per-file errors."""
+    for f in files:
+        try:
+            data = f.path.read_bytes()
+            doc = read_bytes(data, f.label)
+            yield dataclasses.replace(doc, source=f.label, metadata={**doc.metadata, "bytes": f.size})
+        except EmptyDocumentError as e:
+            job.file_outcome(f.label, "skipped", e.reason)
+        except DocumentError as e:
+            job.file_outcome(f.label, "failed", e.reason)
+        except OSError as e:
+            job.file_outcome(f.label, "failed", f"cannot read the staged upload: {e.strerror or e}")
+        finally:
+            f.path.unlink(missing_ok=True)
+            job.files_done += 1
+
+
+def run_ingest(
+    job: Job, collections: CollectionRegistry, name: str, files: Sequence[StagedFile], settings: Settings
+) -> dict[str, Any]:
+    """The body of an upload job: parse, ingest (one writer), swap the snapshot, report."""
+    try:
+        if not collections.exists(name):  # deleted while the job waited: do not recreate it
+            raise IndexNotFoundError(f"collection {name!r} was deleted before the upload was indexed")
+        path = collections.path(name)
+        report = ingest_documents(_documents(job, files), path, settings=settings, progress=False, total=len(files))
+    finally:
+        for f in files:
+            f.path.unlink(missing_ok=True)
+    collections.reload(name)
+    for outcome in report.files:
+        job.file_outcome(outcome.source, outcome.status, outcome.reason, doc_id=outcome.doc_id, chunks=outcome.chunks)
+    out = report.to_dict()
+    out.pop("index", None)  # a server path; the job already names its collection
+    # files that never reached the pipeline (unreadable uploads) count too
+    for status in ("failed", "skipped"):
+        out[status] = [{"source": f["source"], "reason": f["reason"] or ""} for f in job.files if f["status"] == status]
+    return out
+
+
+def remove_document(collections: CollectionRegistry, name: str, doc_id: str) -> bool:
+    """Remove one document (a new generation without it); whether it was there."""
+    if not collections.exists(name):
+        raise IndexNotFoundError(f"collection {name!r} does not exist")
+    with IndexWriter(collections.path(name)) as writer:
+        removed = writer.remove(doc_id)
+    if removed:
+        collections.reload(name)
+    return removed
