@@ -166,5 +166,7 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     collection: str
     query: str
-    mode: str
+    mode: str = Field(description="The mode asked for.")
+    retrieval: str = Field(description="What ran: bm25, dense or hybrid (BM25 when the collection has no vectors).")
+    note: str | None = Field(None, description="Why `retrieval` differs from `mode`.")
     results: list[SearchHit]

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from api import schemas
 from api.deps import Readable, State
 from api.errors import error_responses
+from rabbit_rag.index.store import SearchFilter
+from rabbit_rag.retrievers import make_retriever
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 
@@ -19,23 +21,22 @@ router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 )
 def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas.SearchResponse:
     """Results carry `doc_id`, `start` and `end`: `GET .../documents/{doc_id}` returns the text they
-    point into. `hybrid` falls back to BM25 on a collection without vectors."""
+    point into. `hybrid` and `dense` fall back to BM25 on a collection without vectors; `retrieval`
+    names what ran and `note` says why."""
     s = state.settings
     index = state.collections.get(name)  # one snapshot for the whole search
     mode = body.mode or s.search_mode
     k = body.top_k or min(s.top_k, schemas.MAX_TOP_K)
-    hits = index.search(
-        body.query,
-        k,
-        mode,
-        source=body.source,
-        doc_id=body.doc_id,
-        weights=(s.bm25_weight, s.dense_weight),
-        rrf_k=s.rrf_k,
-    )
+    retriever = make_retriever(index, mode, weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k)
+    hits = retriever.retrieve(body.query, k, filters=SearchFilter.of(body.source, body.doc_id))
+    note = None
+    if retriever.name != mode:  # hybrid/dense on a collection without usable vectors
+        note = f"answered with {retriever.name}: {index.dense_unavailable_reason()}"
     return schemas.SearchResponse(
         collection=name,
         query=body.query,
         mode=mode,
+        retrieval=retriever.name,
+        note=note,
         results=[schemas.SearchHit(**h.to_dict(i + 1)) for i, h in enumerate(hits)],
     )

@@ -27,7 +27,7 @@ app.add_typer(eval_app, name="eval")
 
 def _register() -> None:
     # Importing a command module registers its commands on ``app`` / ``eval_app``.
-    from rabbit_rag.cli import eval_cmd, ingest_cmd, search_cmd  # noqa: F401
+    from rabbit_rag.cli import eval_cmd, ingest_cmd, search_cmd, serve_cmd  # noqa: F401
 
 
 def main() -> None:
