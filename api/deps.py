@@ -57,7 +57,6 @@ def _nfc(v: object) -> object:
 
 CollectionName = Annotated[
     str,
-    BeforeValidator(_nfc),
     Path(
         pattern=NAME_RE,
         min_length=1,
@@ -65,6 +64,7 @@ CollectionName = Annotated[
         description="Collection name: 1-64 letters, digits, Hangul syllables, `_` or `-`.",
         examples=["헌법"],
     ),
+    BeforeValidator(_nfc),  # after Path: the pattern stays in the OpenAPI schema and applies to the NFC form
 ]
 
 

@@ -152,6 +152,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     except ValueError:
         phrase = "HTTP error"
     message = exc.detail if isinstance(exc.detail, str) else phrase
+    if status == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a JSON body that is not even UTF-8: the same 422 as any other bad JSON
+        return error_response(422, "ValidationError", "the request body is not valid JSON (UTF-8)")
     if status == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}; see /docs for the endpoints"
     response = error_response(status, phrase.replace(" ", ""), message)

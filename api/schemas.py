@@ -30,10 +30,10 @@ class CollectionCreate(_Strict):
         description="1-64 letters, digits, Hangul syllables, `_` or `-`.",
         examples=["헌법"],
     )
-    embed_model: str | None = Field(
-        None,
-        max_length=200,
-        description="`none` for BM25 only, or the server's configured embedding model (the default).",
+    embed_model: Literal["default", "none"] = Field(
+        "default",
+        description="`default`: the server's embedding model (RABBIT_RAG_EMBED_MODEL; BM25 only when it cannot "
+        "load, and `embedding_note` says why); `none`: BM25 only.",
         examples=["none"],
     )
     chunk_tokens: int | None = Field(None, ge=16, le=8192, description="Chunk budget in tokens (server default).")

@@ -7,8 +7,6 @@ from fastapi import APIRouter, status
 from api import schemas
 from api.deps import Administrable, Caller, Readable, State
 from api.errors import ConflictError, error_responses
-from rabbit_rag.embeddings import is_none_model
-from rabbit_rag.errors import InvalidInputError
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
@@ -25,18 +23,13 @@ def _info(state: State, name: str) -> schemas.Collection:
     responses=error_responses(401, 403, 409, 422, 503),
 )
 def create_collection(body: schemas.CollectionCreate, state: State, who: Caller) -> schemas.Collection:
-    """A collection is an index folder under the index root. `embed_model` is `none` (BM25 only) or
-    the server's configured embedding model (the default); without that model on the server the
-    collection is BM25-only and `embedding_note` says why."""
+    """A collection is an index folder under the index root. `embed_model` is `default` (the server's
+    embedding model; BM25-only when it cannot load here, and `embedding_note` says why) or `none`."""
     name = state.collections.path(body.name).name  # validated, NFC
     who.require("write", name)
-    configured = state.settings.embed_model
-    if body.embed_model is not None and not is_none_model(body.embed_model) and body.embed_model != configured:
-        raise InvalidInputError(
-            f"embed_model {body.embed_model!r} is not offered by this server; choose 'none' or {configured!r} "
-            "(RABBIT_RAG_EMBED_MODEL)"
-        )
-    state.collections.create(name, embed_model=body.embed_model, chunk_tokens=body.chunk_tokens)
+    state.collections.create(
+        name, embed_model="none" if body.embed_model == "none" else None, chunk_tokens=body.chunk_tokens
+    )
     return _info(state, name)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api import schemas
-from api.collections import check_name
+from api.collections import NAME_RE, check_name
 from api.deps import Caller, State
 from api.errors import error_responses
 
@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 def list_jobs(
     state: State,
     who: Caller,
-    collection: Annotated[str | None, Query(max_length=64, description="Only this collection's jobs.")] = None,
+    collection: Annotated[
+        str | None, Query(pattern=NAME_RE, max_length=64, description="Only this collection's jobs.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.JobList:
     if collection is not None:

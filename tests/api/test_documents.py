@@ -208,5 +208,5 @@ def test_bad_names_and_ids_are_422(client, keys) -> None:
     assert_error(
         client.post("/v1/collections", json={"name": "모델", "embed_model": "/etc/some-model"}, headers=w),
         422,
-        "InvalidInputError",
+        "ValidationError",
     )
