@@ -85,7 +85,9 @@ class SafeZip:
             raise DocumentError(self.name, f"{member!r} is encrypted inside the archive; remove the password first")
         limits = self.budget.limits
         if info.file_size > self.budget.remaining:
-            raise DocumentError(self.name, self.budget.over_reason(member) + f"; it declares {info.file_size / MB:.1f} MB")
+            raise DocumentError(
+                self.name, self.budget.over_reason(member) + f"; it declares {info.file_size / MB:.1f} MB"
+            )
         if info.file_size > MB and info.file_size > limits.max_ratio * max(1, info.compress_size):
             raise DocumentError(
                 self.name,
@@ -108,4 +110,3 @@ class SafeZip:
 
     def close(self) -> None:
         self.zip.close()
-
