@@ -137,7 +137,9 @@ class SentenceTransformerEmbedder:
             raise ModelUnavailableError(model_id, f"{type(e).__name__}: {e}") from e
         self.model_id = model_id
         self.batch_size = batch_size
-        dim = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; keep working with 3.x-5.x
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = get_dim()
         if not dim:
             raise ModelUnavailableError(model_id, "the model does not report an embedding dimension")
         self.dim = int(dim)

@@ -27,7 +27,12 @@ def build_tiny_sentence_transformer(folder: Path, extra_text: str = "", dim: int
     """A 1-layer BERT with a character WordPiece vocabulary, wrapped as a sentence-transformers model
     (Transformer → mean Pooling → Normalize) and saved to ``folder``."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:  # sentence-transformers >= 6
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:  # older releases
+        from sentence_transformers import models  # type: ignore[no-redef]
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = Path(folder)
@@ -48,7 +53,8 @@ def build_tiny_sentence_transformer(folder: Path, extra_text: str = "", dim: int
     )  # fmt: skip
     BertModel(config).save_pretrained(hf_dir)
     transformer = models.Transformer(str(hf_dir), max_seq_length=256)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    width = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = models.Pooling(width(), pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
     out = folder / "st"
     model.save(str(out))
