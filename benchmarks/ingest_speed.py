@@ -43,7 +43,9 @@ def main() -> None:
     mb = sum(len(c.encode("utf-8")) for c in contexts) / 1e6
     kiwi = get_kiwi()
     with tempfile.TemporaryDirectory() as tmp:  # warm up: Kiwi, numba, bm25s imports
-        ingest_documents([Document(source="w", text="준비 운동 문장이다.")], Path(tmp) / "w", embed_model="none", progress=False)
+        ingest_documents(
+            [Document(source="w", text="준비 운동 문장이다.")], Path(tmp) / "w", embed_model="none", progress=False
+        )
     kiwi.tokenize(contexts[0])
 
     times: dict[str, list[float]] = {"kiwi_single": [], "kiwi_batch": [], "ours": []}
@@ -65,9 +67,15 @@ def main() -> None:
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
 
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"\ntext: {len(contexts)} contexts, {mb:.2f} MB; {report.chunks_added} chunks; Kiwi workers: {kiwi_workers()}; cores: {os.cpu_count()}")
+    print(
+        f"\ntext: {len(contexts)} contexts, {mb:.2f} MB; {report.chunks_added} chunks; Kiwi workers: {kiwi_workers()}; cores: {os.cpu_count()}"
+    )
     print(f"{'':24}{'median s':>10}{'MB/s':>8}")
-    for k, label in (("kiwi_single", "raw Kiwi, one thread"), ("kiwi_batch", "raw Kiwi, batched"), ("ours", "our BM25-only ingest")):
+    for k, label in (
+        ("kiwi_single", "raw Kiwi, one thread"),
+        ("kiwi_batch", "raw Kiwi, batched"),
+        ("ours", "our BM25-only ingest"),
+    ):
         print(f"{label:24}{med[k]:>10.2f}{mb / med[k]:>8.3f}")
     print(f"\nours / raw Kiwi batched:    {med['kiwi_batch'] / med['ours']:.2f}x  (target >= 0.70)")
     print(f"ours / raw Kiwi one thread: {med['kiwi_single'] / med['ours']:.2f}x")

@@ -116,8 +116,7 @@ def korean_docx(title: str = "회의록") -> bytes:
 
 
 _HWPX_NS = (
-    'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" '
-    'xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
+    'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
 )
 
 
@@ -131,19 +130,27 @@ def hwpx_section_xml(paragraphs: Sequence[str], table: Sequence[Sequence[str]] =
     parts = [_hwpx_para(p) for p in paragraphs]
     if table:
         rows = "".join(
-            "<hp:tr>" + "".join(f"<hp:tc><hp:subList>{_hwpx_para(cell)}</hp:subList></hp:tc>" for cell in row) + "</hp:tr>"
+            "<hp:tr>"
+            + "".join(f"<hp:tc><hp:subList>{_hwpx_para(cell)}</hp:subList></hp:tc>" for cell in row)
+            + "</hp:tr>"
             for row in table
         )
-        parts.append(f'<hp:p><hp:run charPrIDRef="0"><hp:tbl rowCnt="{len(table)}">{rows}</hp:tbl><hp:t/></hp:run></hp:p>')
+        parts.append(
+            f'<hp:p><hp:run charPrIDRef="0"><hp:tbl rowCnt="{len(table)}">{rows}</hp:tbl><hp:t/></hp:run></hp:p>'
+        )
     return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><hs:sec {_HWPX_NS}>{"".join(parts)}</hs:sec>'
 
 
 def korean_hwpx(
-    sections: Sequence[str], title: str = "", extra: dict[str, bytes] | None = None, mimetype: bytes = b"application/hwp+zip"
+    sections: Sequence[str],
+    title: str = "",
+    extra: dict[str, bytes] | None = None,
+    mimetype: bytes = b"application/hwp+zip",
 ) -> bytes:
     """An HWPX package: ``mimetype`` first and stored, ``content.hpf`` with the title and spine, the sections."""
     items = "".join(
-        f'<opf:item id="section{i}" href="Contents/section{i}.xml" media-type="application/xml"/>' for i in range(len(sections))
+        f'<opf:item id="section{i}" href="Contents/section{i}.xml" media-type="application/xml"/>'
+        for i in range(len(sections))
     )
     spine = "".join(f'<opf:itemref idref="section{i}"/>' for i in range(len(sections)))
     hpf = (

@@ -26,7 +26,15 @@ def test_html_euc_kr_page_main_text_title_sections_and_table() -> None:
     assert doc.metadata["encoding"] == "cp949" and doc.metadata["lang"] == "ko"
     assert "평일 오후 10시까지 연장 운영합니다.\n주말에는 오후 6시에 문을 닫습니다." in doc.text
     assert "종합자료실 | 09:00~22:00 | 09:00~18:00" in doc.text
-    for boilerplate in ("스크립트 문구", "font-family", "시정 소식", "로그인", "국립중앙도서관", "저작권", "자바스크립트"):
+    for boilerplate in (
+        "스크립트 문구",
+        "font-family",
+        "시정 소식",
+        "로그인",
+        "국립중앙도서관",
+        "저작권",
+        "자바스크립트",
+    ):
         assert boilerplate not in doc.text, boilerplate
     assert [title for _, title in doc.sections] == ["2024년 도서관 운영 안내", "휴관일"]
     for start, title in doc.sections:
@@ -74,7 +82,7 @@ def test_zip_bomb_renamed_docx_is_refused_before_inflating() -> None:
 
 def test_unpacked_size_cap_is_enforced_while_streaming() -> None:
     data = korean_docx()
-    with pytest.raises(DocumentError, match="passes the 0.001 MB limit"):
+    with pytest.raises(DocumentError, match=r"passes the 0\.001 MB limit"):
         read_bytes(data, "회의록.docx", limits=ReadLimits(max_unpacked_bytes=1000))
 
 
@@ -82,7 +90,7 @@ def test_zip_that_is_not_a_docx() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
-    with pytest.raises(DocumentError, match="no 'word/document.xml'"):
+    with pytest.raises(DocumentError, match=r"no 'word/document\.xml'"):
         read_bytes(buf.getvalue(), "표.docx")
     with pytest.raises(DocumentError, match="unsupported type"):
         read_bytes(buf.getvalue(), "표.xlsx")

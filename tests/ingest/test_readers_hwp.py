@@ -127,7 +127,7 @@ def test_hwp_that_is_not_ole_and_damaged_hwp() -> None:
     with pytest.raises(DocumentError, match="not an OLE compound file") as e:
         read_bytes("그냥 텍스트입니다".encode(), "가짜.hwp")
     assert e.value.path == "가짜.hwp"
-    with pytest.raises(UnsupportedFormatError, match="HWP 3.x"):
+    with pytest.raises(UnsupportedFormatError, match=r"HWP 3\.x"):
         read_bytes(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + b"\0" * 100, "옛날.hwp")
     data = _sample("hwp5_sample-5017.hwp")
     with pytest.raises(DocumentError, match="damaged"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import pytest
 
@@ -24,14 +25,14 @@ def test_three_page_korean_pdf_has_page_spans_and_title() -> None:
     assert "그중 절반은\n인공지능 연구에 쓴다." in texts[1]
     # spans are ordered, disjoint and cover the text but the joining newlines
     assert doc.pages[0][0] == 0 and doc.pages[-1][1] == len(doc.text)
-    for (_, end, _), (start, _, _) in zip(doc.pages, doc.pages[1:], strict=False):
+    for (_, end, _), (start, _, _) in itertools.pairwise(doc.pages):
         assert doc.text[end:start] == "\n"
 
 
 def test_a_korean_word_wrapped_across_lines_is_one_word_again() -> None:
     sentence = "대한민국의 모든 권력은 국민으로부터 나오며 국회의원은 국가이익을 우선하여 양심에 따라 직무를 행한다."
     lines = wrap_chars(sentence, 13)  # breaks inside 국민으로부터-like words
-    assert any(a[-1] != " " and b[0] != " " for a, b in zip(lines, lines[1:], strict=False))
+    assert any(a[-1] != " " and b[0] != " " for a, b in itertools.pairwise(lines))
     doc = read_bytes(korean_pdf([lines]), "wrapped.pdf")
     flat = doc.text.replace("\n", " ")
     for word in ("대한민국의", "국민으로부터", "국가이익을", "우선하여", "직무를", "행한다."):
@@ -47,7 +48,11 @@ def test_words_wrapped_at_spaces_are_not_glued() -> None:
 
 def test_join_broken_words_rules() -> None:
     joined = join_broken_words(
-        [["모든 권력은 국민", "으로부터 나온다."], ["information is infor-", "mation"], ["짧은 줄", "다음 문단이 시작된다"]]
+        [
+            ["모든 권력은 국민", "으로부터 나온다."],
+            ["information is infor-", "mation"],
+            ["짧은 줄", "다음 문단이 시작된다"],
+        ]
     )
     assert joined[0] == "모든 권력은 국민으로부터 나온다."
     assert joined[1] == "information is information"
