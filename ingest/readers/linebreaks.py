@@ -9,9 +9,11 @@ junction the line break is dropped, otherwise the newline stays (a newline is wh
 chunker and the tokenizer). Kiwi tends to split compounds (``민주 공화국``), so its mistakes keep a
 newline inside a compound, which costs retrieval nothing: the BM25 tokens are the same morphemes.
 
-Other rules: a line that ends with whitespace keeps its break; a short line (under 60% of the
-page's long lines) ends a paragraph and keeps its break; ``infor-`` / ``mation`` (a Latin hyphen
-before a lower-case letter) is joined without the hyphen.
+The same question is asked when a syllable meets a digit. Without asking: a break before closing
+punctuation (``,`` ``.`` ``)`` ``·`` ...), after an opening one, between two digits, between a
+number and a counter (``57`` / ``조``) or between ``제`` and a number is dropped; a line that ends with whitespace keeps its break; a short line (under 60% of the page's
+long lines) ends a paragraph and keeps its break; ``infor-`` / ``mation`` (a Latin hyphen before a
+lower-case letter) is joined without the hyphen.
 
 예::
 
@@ -25,10 +27,19 @@ from collections.abc import Sequence
 
 _HYPHEN = "\x00hyphen"  # marker: drop the hyphen and the break
 _LATIN_HYPHEN = re.compile(r"[A-Za-z]-$")
+# Korean never puts a space before closing punctuation or after an opening one / a middle dot
+_NO_SPACE_BEFORE = frozenset(",.)]}」』”’·:;!?%")
+_NO_SPACE_AFTER = frozenset("([{「『“‘·")
+# 제 + number, and number + counter (제57조, 3항, 2024년 ...): Kiwi's spacing model tends to split these
+_COUNTERS = frozenset("조항호목장절관편년월일시분초원명개세층차회번쪽배위등권")
 
 
 def _is_hangul(ch: str) -> bool:
     return "\uac00" <= ch <= "\ud7a3"
+
+
+def _is_word_char(ch: str) -> bool:
+    return _is_hangul(ch) or ch.isdigit()
 
 
 def _probe(left: str, right: str) -> tuple[str, int]:
@@ -66,7 +77,14 @@ def join_broken_words(pages: Sequence[Sequence[str]]) -> list[str]:
                 continue
             if _LATIN_HYPHEN.search(a) and b[0].islower():
                 seps[i] = _HYPHEN
-            elif _is_hangul(a[-1]) and _is_hangul(b[0]):
+            elif (
+                b[0] in _NO_SPACE_BEFORE
+                or a[-1] in _NO_SPACE_AFTER
+                or (a[-1].isdigit() and (b[0].isdigit() or b[0] in _COUNTERS))
+                or (a.endswith("제") and (len(a) == 1 or not _is_hangul(a[-2])) and b[0].isdigit())
+            ):
+                seps[i] = ""
+            elif _is_word_char(a[-1]) and _is_word_char(b[0]) and (_is_hangul(a[-1]) or _is_hangul(b[0])):
                 probe, k = _probe(a, b)
                 candidates.append((p, i))
                 probes.append(probe)
