@@ -73,17 +73,19 @@ def join_broken_words(pages: Sequence[Sequence[str]]) -> list[str]:
         full = long_lines[len(long_lines) // 10] if long_lines else 0
         for i in range(len(lines) - 1):
             a, b = lines[i], lines[i + 1]
-            if not a or not b or a[-1].isspace() or b[0].isspace() or len(a) < 0.6 * full:
+            if not a or not b or a[-1].isspace() or b[0].isspace():
                 continue
-            if _LATIN_HYPHEN.search(a) and b[0].islower():
-                seps[i] = _HYPHEN
-            elif (
+            if (
                 b[0] in _NO_SPACE_BEFORE
                 or a[-1] in _NO_SPACE_AFTER
                 or (a[-1].isdigit() and (b[0].isdigit() or b[0] in _COUNTERS))
                 or (a.endswith("제") and (len(a) == 1 or not _is_hangul(a[-2])) and b[0].isdigit())
             ):
-                seps[i] = ""
+                seps[i] = ""  # typography says there was no space here, full line or not
+            elif len(a) < 0.6 * full:
+                continue  # a short line ends its paragraph
+            elif _LATIN_HYPHEN.search(a) and b[0].islower():
+                seps[i] = _HYPHEN
             elif _is_word_char(a[-1]) and _is_word_char(b[0]) and (_is_hangul(a[-1]) or _is_hangul(b[0])):
                 probe, k = _probe(a, b)
                 candidates.append((p, i))

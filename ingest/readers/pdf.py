@@ -11,8 +11,9 @@ word wrapped across two lines is one word again and two words stay two. Every pa
 ``(start, end, page)`` span, so chunks and citations carry their page.
 
 Refused with a clear reason: a truncated file (no ``%%EOF``), a password-protected one (an empty
-user password is tried first, as every viewer does), and one without any text layer (scanned
-images: OCR is not in scope).
+user password is tried first, as every viewer does), one without any text layer (scanned images:
+OCR is not in scope), and one with a stream that inflates past pypdf's own per-stream limit
+(75 MB, ``pypdf.filters.ZLIB_MAX_OUTPUT_LENGTH``).
 
 예::
 
@@ -42,6 +43,8 @@ def _title(meta: Any) -> str | None:
         return None
     for prefix in ("Microsoft Word - ", "Microsoft PowerPoint - "):
         title = title.removeprefix(prefix)
+    if title.lower() in ("untitled", "제목 없음", "제목없음", "(anonymous)"):
+        return None  # a generator's placeholder: the first line says more
     return title[:200] or None
 
 
@@ -71,7 +74,7 @@ class PdfReader:
 
     def read(self, data: bytes, name: str) -> Document:
         import pypdf
-        from pypdf.errors import DependencyError, PdfReadError
+        from pypdf.errors import DependencyError, LimitReachedError, PyPdfError
 
         if PDF_MAGIC not in data[:1024]:
             raise DocumentError(name, "not a PDF: no %PDF- header in the first 1024 bytes")
@@ -99,7 +102,11 @@ class PdfReader:
             meta = reader.metadata
         except DocumentError:
             raise
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        except LimitReachedError as e:
+            raise DocumentError(
+                name, f"a PDF stream inflates past pypdf's safety limit ({e}); refusing a likely decompression bomb"
+            ) from e
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
             raise DocumentError(name, f"the PDF is damaged and cannot be read ({type(e).__name__}: {e})") from e
         n_pages = len(page_lines)
         if n_pages == 0:

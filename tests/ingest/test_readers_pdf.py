@@ -17,6 +17,7 @@ from tests.ingest.docgen import THREE_PAGES, image_only_pdf, korean_pdf, wrap_ch
 def test_three_page_korean_pdf_has_page_spans_and_title() -> None:
     doc = read_bytes(korean_pdf(THREE_PAGES, title="연구소 규정"), "규정.pdf")
     assert doc.title == "연구소 규정"
+    assert read_bytes(korean_pdf(THREE_PAGES), "x.pdf").title == "제1장 총칙"  # reportlab's "untitled" is no title
     assert doc.metadata["format"] == "pdf" and doc.metadata["page_count"] == 3
     assert [p[2] for p in doc.pages] == [1, 2, 3]
     texts = [doc.text[s:e] for s, e, _ in doc.pages]
@@ -52,10 +53,20 @@ def test_join_broken_words_rules() -> None:
             ["모든 권력은 국민", "으로부터 나온다."],
             ["information is infor-", "mation"],
             ["짧은 줄", "다음 문단이 시작된다"],
+            [
+                "조국의 민주개혁과 평화적 통일을 계승하고",
+                ", 체포·구속·압수 또는 수색을 할 때 제57",
+                "조에 따라 체포·",
+                "구속한다.",
+            ],
         ]
     )
     assert joined[0] == "모든 권력은 국민으로부터 나온다."
     assert joined[1] == "information is information"
+    assert (
+        joined[3]
+        == "조국의 민주개혁과 평화적 통일을 계승하고, 체포·구속·압수 또는 수색을 할 때 제57조에 따라 체포·구속한다."
+    )
     assert joined[2] == "짧은 줄\n다음 문단이 시작된다"  # a short line ends its paragraph
 
 
