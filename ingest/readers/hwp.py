@@ -17,7 +17,10 @@ small enough to read directly:
   per cell (column and row address at bytes 8 and 10) whose paragraphs are that cell's text.
 
 Table rows become ``cell | cell`` lines; footnotes, endnotes, headers and footers appear after the
-paragraph that anchors them.
+paragraph that anchors them. Body paragraphs whose paragraph shape (``DocInfo`` ``PARA_SHAPE``,
+attribute bits 23–24 = outline, bits 25–27 = level) is a level-1 outline (개요 1) become sections:
+only the top level, because Korean official documents number ordinary body paragraphs with the
+deeper outline levels, and a section is a hard chunk boundary.
 
 예::
 
@@ -50,6 +53,8 @@ FLAG_CERT_ENCRYPTED = 1 << 8
 FLAG_CERT_DRM = 1 << 10
 
 HWPTAG_BEGIN = 16
+TAG_PARA_SHAPE = HWPTAG_BEGIN + 9  # 25, in DocInfo
+TAG_PARA_HEADER = HWPTAG_BEGIN + 50  # 66
 TAG_PARA_TEXT = HWPTAG_BEGIN + 51  # 67
 TAG_CTRL_HEADER = HWPTAG_BEGIN + 55  # 71
 TAG_LIST_HEADER = HWPTAG_BEGIN + 56  # 72
@@ -158,17 +163,19 @@ class _Table:
 class _BodyWalker:
     """Turns the records of the BodyText sections into text blocks (paragraphs and table rows)."""
 
-    def __init__(self, builder: TextBuilder):
+    def __init__(self, builder: TextBuilder, outline_shapes: frozenset[int] = frozenset()):
         self.builder = builder
+        self.outline_shapes = outline_shapes
+        self.heading_next = False
         self.tables: list[_Table] = []
         self.paragraphs = 0
         self.n_tables = 0
 
-    def _emit(self, text: str) -> None:
+    def _emit(self, text: str, heading: bool = False) -> None:
         if self.tables and self.tables[-1].current is not None:
             self.tables[-1].current.append(text)
         else:
-            self.builder.add(text)
+            self.builder.add(text, heading=heading)
 
     def _close_tables(self, level: int) -> None:
         while self.tables and level <= self.tables[-1].level:
@@ -182,9 +189,15 @@ class _BodyWalker:
 
     def feed(self, tag: int, level: int, payload: bytes) -> None:
         self._close_tables(level)
-        if tag == TAG_PARA_TEXT:
+        if tag == TAG_PARA_HEADER:
+            # only body paragraphs (level 0) can be headings; bytes 8-9 are the paragraph shape id
+            self.heading_next = (
+                level == 0 and len(payload) >= 10 and struct.unpack_from("<H", payload, 8)[0] in self.outline_shapes
+            )
+        elif tag == TAG_PARA_TEXT:
             self.paragraphs += 1
-            self._emit(decode_para_text(payload))
+            self._emit(decode_para_text(payload), heading=self.heading_next and level == 1)
+            self.heading_next = False
         elif tag == TAG_CTRL_HEADER and payload[:4] == b" lbt":  # ctrl id 'tbl ' stored little-endian
             self.tables.append(_Table(level))
             self.n_tables += 1
@@ -199,6 +212,24 @@ class _BodyWalker:
 
     def finish(self) -> None:
         self._close_tables(-1)
+
+
+def _outline_shapes(ole: Any, flags: int, budget: UnpackBudget, name: str) -> frozenset[int]:
+    """Ids of the paragraph shapes that are top-level outline headings (개요 1)."""
+    if not ole.exists("DocInfo"):
+        return frozenset()
+    raw = ole.openstream("DocInfo").read()
+    data = inflate(raw, budget, "DocInfo") if flags & FLAG_COMPRESSED else raw
+    out = []
+    shape_id = 0
+    for tag, _, payload in iter_records(data, name, "DocInfo"):
+        if tag == TAG_PARA_SHAPE:
+            if len(payload) >= 4:
+                (attr,) = struct.unpack_from("<I", payload, 0)
+                if (attr >> 23) & 0x3 == 1 and (attr >> 25) & 0x7 == 0:
+                    out.append(shape_id)
+            shape_id += 1
+    return frozenset(out)
 
 
 def _summary(ole: Any) -> dict[str, str]:
@@ -323,7 +354,7 @@ class HwpReader:
                 raise DocumentError(name, "the HWP file has no BodyText sections; the file is damaged")
             budget = UnpackBudget(name)
             builder = TextBuilder()
-            walker = _BodyWalker(builder)
+            walker = _BodyWalker(builder, _outline_shapes(ole, flags, budget, name))
             for part in sections:
                 size = ole.get_size(part)
                 if size > len(data):

@@ -6,7 +6,9 @@ The ZIP has a ``mimetype`` member saying ``application/hwp+zip``, the package de
 (``hp:run``) whose text sits in ``hp:t``, with inline ``hp:tab``/``hp:lineBreak`` elements. Tables
 (``hp:tbl`` → ``hp:tr`` → ``hp:tc`` → ``hp:subList`` → ``hp:p``), text boxes, footnotes, headers
 and footers nest paragraphs inside a run; they are read in document order after the paragraph that
-holds them, table rows as ``cell | cell`` lines.
+holds them, table rows as ``cell | cell`` lines. Body paragraphs whose paragraph properties
+(``Contents/header.xml`` ``hh:paraPr`` → ``hh:heading type="OUTLINE" level="0"``) make them a
+top-level outline heading (개요 1) become sections, as in the HWP reader.
 
 예::
 
@@ -41,8 +43,9 @@ def _local(el: Any) -> str:
 class _SectionWalker:
     """Text blocks of one section element, in document order."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, outline_pr: frozenset[str] = frozenset()):
         self.name = name
+        self.outline_pr = outline_pr
         self.seen = 0
         self.paragraphs = 0
         self.tables = 0
@@ -51,6 +54,18 @@ class _SectionWalker:
         self.seen += 1
         if self.seen & 0x3FF == 0:
             check_deadline(self.name)
+
+    def section(self, sec: Any) -> Iterator[tuple[str, bool]]:
+        """``(text, is_heading)`` blocks of a section root; only its own paragraphs can be headings."""
+        for child in sec:
+            if _local(child) == "p":
+                first = True
+                for text in self._paragraph(child):
+                    yield text, first and child.get("paraPrIDRef") in self.outline_pr
+                    first = False
+            else:
+                for text in self.blocks(child):
+                    yield text, False
 
     def blocks(self, el: Any) -> Iterator[str]:
         self._tick()
@@ -121,6 +136,19 @@ def _section_order(z: SafeZip, hpf: Any | None) -> list[str]:
     return ordered or fallback
 
 
+def _outline_para_properties(z: SafeZip) -> frozenset[str]:
+    if not z.has("Contents/header.xml"):
+        return frozenset()
+    out = []
+    for pr in z.xml("Contents/header.xml").iter():
+        if _local(pr) == "paraPr":
+            for h in pr.iter():
+                if _local(h) == "heading" and h.get("type") == "OUTLINE" and h.get("level") == "0":
+                    out.append(pr.get("id"))
+                    break
+    return frozenset(x for x in out if x is not None)
+
+
 def _package_metadata(hpf: Any | None) -> tuple[str | None, dict[str, Any]]:
     if hpf is None:
         return None, {}
@@ -170,11 +198,11 @@ class HwpxReader:
                 raise DocumentError(name, "not a valid HWPX file: no Contents/section*.xml in the archive")
             title, meta = _package_metadata(hpf)
             builder = TextBuilder()
-            walker = _SectionWalker(name)
+            walker = _SectionWalker(name, _outline_para_properties(z))
             for part in sections:
                 root = z.xml(part)
-                for block in walker.blocks(root):
-                    builder.add(block)
+                for block, heading in walker.section(root):
+                    builder.add(block, heading=heading)
                 del root
         except etree.Error as e:
             raise DocumentError(name, f"the HWPX XML cannot be read ({e})") from e

@@ -120,13 +120,26 @@ _HWPX_NS = (
 )
 
 
+# paraPr 0: body text; 1: top-level outline (개요 1); 2: second-level outline (개요 2)
+HWPX_HEADER = (
+    '<?xml version="1.0" encoding="UTF-8"?><hh:head xmlns:hh="http://www.hancom.co.kr/hwpml/2011/head">'
+    "<hh:refList><hh:paraProperties>"
+    '<hh:paraPr id="0"><hh:heading type="NONE" idRef="0" level="0"/></hh:paraPr>'
+    '<hh:paraPr id="1"><hh:heading type="OUTLINE" idRef="0" level="0"/></hh:paraPr>'
+    '<hh:paraPr id="2"><hh:heading type="OUTLINE" idRef="0" level="1"/></hh:paraPr>'
+    "</hh:paraProperties></hh:refList></hh:head>"
+)
+
+
 def _hwpx_para(text: str) -> str:
-    # a line break inside the text is an inline <hp:lineBreak/>, as Hangul writes it
+    # "1|제목" picks paraPr 1 (an outline heading); a line break is an inline <hp:lineBreak/>
+    pr, _, text = text.rpartition("|") if text[:2] in ("1|", "2|") else ("0", "", text)
     inner = "<hp:lineBreak/>".join(escape(part) for part in text.split("\n"))
-    return f'<hp:p paraPrIDRef="0" styleIDRef="0"><hp:run charPrIDRef="0"><hp:t>{inner}</hp:t></hp:run></hp:p>'
+    return f'<hp:p paraPrIDRef="{pr}" styleIDRef="0"><hp:run charPrIDRef="0"><hp:t>{inner}</hp:t></hp:run></hp:p>'
 
 
 def hwpx_section_xml(paragraphs: Sequence[str], table: Sequence[Sequence[str]] = ()) -> str:
+    """A section; a paragraph written ``"1|제목"`` is a top-level outline heading, ``"2|..."`` a second-level one."""
     parts = [_hwpx_para(p) for p in paragraphs]
     if table:
         rows = "".join(
@@ -163,6 +176,7 @@ def korean_hwpx(
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(zipfile.ZipInfo("mimetype"), mimetype, compress_type=zipfile.ZIP_STORED)
         z.writestr("Contents/content.hpf", hpf)
+        z.writestr("Contents/header.xml", HWPX_HEADER)
         for i, xml in enumerate(sections):
             z.writestr(f"Contents/section{i}.xml", xml)
         for name, data in (extra or {}).items():

@@ -92,6 +92,16 @@ def test_hwp_samples(name: str, expected: list[str]) -> None:
         assert text in doc.text
 
 
+def test_hwp_top_level_outline_paragraphs_are_sections() -> None:
+    doc = read_bytes(_sample("hwp5_lists.hwp"), "hwp5_lists.hwp")
+    # the sample's 개요 paragraphs: level-1 ones ("1".."5") are sections, "2-1" (level 2) is not
+    assert [t for _, t in doc.sections] == ["1", "2", "3", "4", "5", "1", "2", "3", "4"]
+    before = doc.text[: doc.sections[0][0]]
+    assert before.endswith("개요\n") and "문단번호" in before  # numbered/bulleted lists are not headings
+    for start, title in doc.sections:
+        assert doc.text[start:].startswith(title)
+
+
 def test_hwp_with_only_an_empty_table_is_empty_not_broken() -> None:
     with pytest.raises(EmptyDocumentError, match="holds no text"):
         read_bytes(_sample("hwp5_table.hwp"), "hwp5_table.hwp")
@@ -156,6 +166,15 @@ def test_generated_hwpx_paragraphs_table_title_and_order() -> None:
         "구분 | 처리 기한\n일반 민원 | 7일\n고충 민원 | 14일\n"
         "제2조(부칙) 이 규칙은 공포한 날부터 시행한다."
     )
+
+
+def test_hwpx_outline_headings_are_sections() -> None:
+    sec = hwpx_section_xml(
+        ["1|Ⅰ. 추진 배경", "본문 첫 문단.", "2|가. 세부 항목", "둘째 문단.", "1|Ⅱ. 추진 계획", "셋째 문단."]
+    )
+    doc = read_bytes(korean_hwpx([sec]), "계획.hwpx")
+    assert [t for _, t in doc.sections] == ["Ⅰ. 추진 배경", "Ⅱ. 추진 계획"]
+    assert doc.text[doc.sections[1][0] :] == "Ⅱ. 추진 계획\n셋째 문단."
 
 
 def test_hwpx_is_told_from_docx_by_content() -> None:
