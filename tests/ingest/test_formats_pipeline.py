@@ -147,3 +147,6 @@ def test_markdown_headings_are_sections() -> None:
     assert [t for _, t in doc.sections] == ["규정", "제1장 총칙", "세부"]
     for start, title in doc.sections:
         assert doc.text[start:].lstrip("#").strip().startswith(title)
+    fenced = "개요\n====\n본문\n```bash\n# 주석은 제목이 아니다\n```\n- 목록\n---\n부록\n----\n끝"
+    doc = read_bytes(fenced.encode(), "노트.md")
+    assert doc.sections == ((0, "개요"), (doc.text.index("부록"), "부록"))

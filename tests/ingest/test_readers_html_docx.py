@@ -107,3 +107,17 @@ def test_docx_part_with_a_dtd_is_refused() -> None:
         z.writestr("word/document.xml", evil)
     with pytest.raises(DocumentError, match="DTD"):
         read_bytes(buf.getvalue(), "billion-laughs.docx")
+
+
+def test_a_zip_member_that_lies_about_its_size_is_not_inflated_past_it() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b" " * 20_000_000)
+    data = bytearray(buf.getvalue())
+    # rewrite the uncompressed size in the local header (offset 22) and the central directory (offset 24)
+    data[22:26] = (1000).to_bytes(4, "little")
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24 : cd + 28] = (1000).to_bytes(4, "little")
+    with pytest.raises(DocumentError, match="cannot be decompressed") as e:
+        read_bytes(bytes(data), "거짓말.docx")
+    assert e.value.path == "거짓말.docx"
