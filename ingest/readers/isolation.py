@@ -30,6 +30,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -72,6 +73,7 @@ class ParseWorker:
         self.limits = limits or ReadLimits()
         self.memory_mb = memory_mb
         self.command = list(command) if command else None
+        self._lock = threading.Lock()  # one file at a time through the pipe; callers may share a worker
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ParseWorker:
@@ -109,6 +111,10 @@ class ParseWorker:
 
     def read(self, data: bytes, name: str) -> Document:
         """Parse ``data`` (``name`` is a label) in the child; raises :class:`DocumentError` on any failure."""
+        with self._lock:
+            return self._read(data, name)
+
+    def _read(self, data: bytes, name: str) -> Document:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
         proc = self._proc

@@ -144,6 +144,15 @@ def test_hwp_that_is_not_ole_and_damaged_hwp() -> None:
         read_bytes(data[: len(data) // 2], "잘린.hwp")
 
 
+def test_ole_file_that_is_not_hwp() -> None:
+    # rename the FileHeader stream in the OLE directory: an OLE file like a .doc, named .hwp
+    data = _sample("hwp5_headerfooter.hwp").replace("FileHeader".encode("utf-16le"), "FileHeadeX".encode("utf-16le"))
+    with pytest.raises(UnsupportedFormatError, match="OLE compound file"):
+        reader_for("문서.dat", data[:4096], data)
+    with pytest.raises(UnsupportedFormatError, match="without an HWP FileHeader"):
+        read_bytes(data, "워드.hwp")
+
+
 def test_ole_file_is_chosen_by_content() -> None:
     data = _sample("hwp5_headerfooter.hwp")
     assert reader_for("문서.dat", data[:4096], data).name == "hwp"
