@@ -121,4 +121,7 @@ class PdfReader:
         for number, text in enumerate(join_broken_words(page_lines), start=1):
             builder.page(text, number)
         metadata: dict[str, Any] = {"format": "pdf", "page_count": n_pages, **_info(meta)}
+        blank = n_pages - len(builder.pages)
+        if blank:
+            metadata["pages_without_text"] = blank  # e.g. scanned pages inside a digital PDF: worth an OCR pass
         return builder.document(name, _title(meta), metadata, "the PDF holds no text")

@@ -76,6 +76,11 @@ def test_pdf_without_text_layer_is_reported_not_ingested_empty() -> None:
     assert e.value.path == "스캔본.pdf" and "OCR" in e.value.reason
 
 
+def test_pages_without_text_keep_their_numbers() -> None:
+    doc = read_bytes(korean_pdf([["첫 쪽 본문이다."], [], ["셋째 쪽 본문이다."]]), "섞임.pdf")
+    assert [n for _, _, n in doc.pages] == [1, 3] and doc.metadata["pages_without_text"] == 1
+
+
 def test_truncated_pdf_is_a_clear_error() -> None:
     data = korean_pdf(THREE_PAGES)
     with pytest.raises(DocumentError, match="truncated"):
