@@ -22,10 +22,10 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.korean import Sentence, analyze_many, structural_breaks
+from rabbit_rag.korean import Sentence, analyze_stream, structural_breaks
 from rabbit_rag.types import Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -42,6 +42,16 @@ class ChunkSpan:
     terms: list[str] = field(default_factory=list)
     page: int | None = None
     section: str | None = None
+
+
+@dataclass(slots=True)
+class ChunkBatch(Generic[T]):
+    """Chunks of one item as they become ready; ``last`` marks the item's final batch."""
+
+    item: T
+    doc: Document | None
+    spans: list[ChunkSpan]
+    last: bool
 
 
 @dataclass(slots=True)
@@ -75,45 +85,39 @@ class KiwiChunker:
     # -- public -----------------------------------------------------------------------------------
     def chunk(self, doc: Document) -> list[ChunkSpan]:
         """Chunks of one document."""
-        for _, _, spans in self.chunk_many([doc], lambda d: d):
-            return spans
-        return []
+        return [span for batch in self.chunk_stream([doc], lambda d: d) for span in batch.spans]
 
-    def chunk_many(
-        self, items: Iterable[T], get_doc: Callable[[T], Document | None]
-    ) -> Iterator[tuple[T, Document | None, list[ChunkSpan]]]:
-        """``(item, document, chunks)`` for many items, analyzed in one streamed Kiwi batch, in order.
+    def chunk_stream(self, items: Iterable[T], get_doc: Callable[[T], Document | None]) -> Iterator[ChunkBatch[T]]:
+        """Chunks of many items, analyzed in one streamed Kiwi batch, in order, a few at a time.
 
         ``get_doc`` turns an item into its document (or None to pass it through without chunks),
-        lazily, so reading files overlaps with analysis.
+        lazily, so reading files overlaps with analysis. Each item yields one or more
+        :class:`ChunkBatch`; the last one has ``last=True``. A huge document never has all its
+        sentences in memory at once.
         """
 
         def feed() -> Iterator[tuple[Any, str, Sequence[int]]]:
             for item in items:
                 doc = get_doc(item)
-                if doc is None:
-                    yield (item, None), "", ()
-                else:
-                    yield (item, doc), doc.text, _breaks(doc)
+                yield (item, doc), ("" if doc is None else doc.text), ([] if doc is None else _breaks(doc))
 
-        for (item, doc), _text, sents in analyze_many(feed(), self._keep_over):
-            yield item, doc, ([] if doc is None else self.pack(doc, sents))
+        packer: _Packer | None = None
+        for (item, doc), _text, sents, done in analyze_stream(feed(), self._keep_over):
+            if doc is None:
+                yield ChunkBatch(item, None, [], True)
+                continue
+            if packer is None or packer.doc is not doc:
+                packer = _Packer(self, doc)
+            spans = packer.feed(sents)
+            if done:
+                spans.extend(packer.finish())
+                packer = None
+            yield ChunkBatch(item, doc, spans, done)
 
     def pack(self, doc: Document, sentences: Sequence[Sentence]) -> list[ChunkSpan]:
         """Pack already analyzed sentences of ``doc`` into chunks."""
-        if not sentences:
-            return []
-        text = doc.text
-        counts = self._counts(text, sentences)
-        zone_starts = _breaks(doc)
-        units: list[_Unit] = []
-        for sent, n in zip(sentences, counts, strict=True):
-            zone = bisect.bisect_right(zone_starts, sent.start)
-            if n <= self.max_tokens:
-                units.append(_Unit(sent.start, sent.end, n, sent.terms, zone))
-            else:
-                units.extend(self._cut(text, sent, n, zone))
-        return [self._span(doc, group) for group in self._groups(units)]
+        packer = _Packer(self, doc)
+        return packer.feed(sentences) + packer.finish()
 
     # -- internals --------------------------------------------------------------------------------
     def _counts(self, text: str, sentences: Sequence[Sentence]) -> list[int]:
@@ -125,18 +129,15 @@ class KiwiChunker:
             out.extend(max(1, n) for n in self.count_tokens([text[s.start : s.end] for s in batch]))
         return out
 
-    def _groups(self, units: list[_Unit]) -> Iterator[list[_Unit]]:
-        current: list[_Unit] = []
-        total = 0
-        for unit in units:
-            if current and (unit.zone != current[-1].zone or total + unit.n_tokens > self.max_tokens):
-                yield current
-                overlap = self._overlap(current, unit)
-                current, total = overlap, sum(u.n_tokens for u in overlap)
-            current.append(unit)
-            total += unit.n_tokens
-        if current:
-            yield current
+    def _units(self, doc: Document, sentences: Sequence[Sentence], zone_starts: list[int]) -> list[_Unit]:
+        units: list[_Unit] = []
+        for sent, n in zip(sentences, self._counts(doc.text, sentences), strict=True):
+            zone = bisect.bisect_right(zone_starts, sent.start)
+            if n <= self.max_tokens:
+                units.append(_Unit(sent.start, sent.end, n, sent.terms, zone))
+            else:
+                units.extend(self._cut(doc.text, sent, n, zone))
+        return units
 
     def _overlap(self, previous: list[_Unit], nxt: _Unit) -> list[_Unit]:
         """The last whole sentences of ``previous`` to repeat, if they fit with ``nxt``."""
@@ -192,6 +193,36 @@ class KiwiChunker:
             page=_page_at(doc, start),
             section=_section_at(doc, start),
         )
+
+
+class _Packer:
+    """Packs one document's sentences as they arrive: greedy, whole sentences, with overlap."""
+
+    def __init__(self, chunker: KiwiChunker, doc: Document) -> None:
+        self.chunker = chunker
+        self.doc = doc
+        self.zone_starts = _breaks(doc)
+        self.current: list[_Unit] = []
+        self.total = 0
+
+    def feed(self, sentences: Sequence[Sentence]) -> list[ChunkSpan]:
+        out: list[ChunkSpan] = []
+        if not sentences:
+            return out
+        budget = self.chunker.max_tokens
+        for unit in self.chunker._units(self.doc, sentences, self.zone_starts):
+            if self.current and (unit.zone != self.current[-1].zone or self.total + unit.n_tokens > budget):
+                out.append(self.chunker._span(self.doc, self.current))
+                self.current = self.chunker._overlap(self.current, unit)
+                self.total = sum(u.n_tokens for u in self.current)
+            self.current.append(unit)
+            self.total += unit.n_tokens
+        return out
+
+    def finish(self) -> list[ChunkSpan]:
+        out = [self.chunker._span(self.doc, self.current)] if self.current else []
+        self.current, self.total = [], 0
+        return out
 
 
 def _breaks(doc: Document) -> list[int]:

@@ -40,6 +40,7 @@ from rabbit_rag.settings import Settings
 from rabbit_rag.types import Document
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
+WRITE_BATCH = 64  # chunks embedded and written together (a GPU-friendly batch, bounded memory)
 
 
 @dataclass(slots=True)
@@ -110,6 +111,8 @@ class _Item:
     size: int | None = None
     mtime_ns: int | None = None
     update: bool = False
+    doc_id: str | None = None  # set once the document's first chunks are written
+    n_chunks: int = 0
 
 
 def discover(paths: Sequence[str | Path], exclude: Path | None = None) -> tuple[list[_Item], list[FileOutcome]]:
@@ -230,9 +233,16 @@ class _Ingest:
             item.outcome = FileOutcome(item.source, "failed", f"cannot read: {e.strerror or e}")
         return None
 
-    def store(self, item: _Item, doc: Document, spans: list[ChunkSpan]) -> FileOutcome:
-        if not spans:
-            return FileOutcome(item.source, "skipped", "no sentences found in the text")
+    def _write(self, item: _Item, doc: Document, spans: list[ChunkSpan]) -> None:
+        """Write a batch of the current document's chunks (embedding them first)."""
+        if item.doc_id is None:
+            meta = dict(doc.metadata)
+            if doc.pages:
+                meta["pages"] = len(doc.pages)
+            item.doc_id, _ = self.writer.begin_document(
+                uri=doc.key, source=item.source, title=doc.title, content_hash=item.content_hash, text=doc.text,
+                metadata=meta, size=item.size, mtime_ns=item.mtime_ns,
+            )  # fmt: skip
         texts = [doc.text[s.start : s.end] for s in spans]
         vectors: np.ndarray | None = None
         if self.embedder is not None:
@@ -240,29 +250,44 @@ class _Ingest:
             self.report.embedded += len(texts)
         rows = [
             ChunkRow(
-                ord=i, start=s.start, end=s.end, text=t, n_tokens=s.n_tokens, term_ids=self.writer.term_ids(s.terms),
-                page=s.page, section=s.section, embedding=None if vectors is None else vectors[i],
+                ord=item.n_chunks + i, start=s.start, end=s.end, text=t, n_tokens=s.n_tokens,
+                term_ids=self.writer.term_ids(s.terms), page=s.page, section=s.section,
+                embedding=None if vectors is None else vectors[i],
             )
             for i, (s, t) in enumerate(zip(spans, texts, strict=True))
         ]  # fmt: skip
-        meta = dict(doc.metadata)
-        if doc.pages:
-            meta["pages"] = len(doc.pages)
-        doc_id, _ = self.writer.upsert(
-            uri=doc.key, source=item.source, title=doc.title, content_hash=item.content_hash, text=doc.text,
-            chunks=rows, metadata=meta, size=item.size, mtime_ns=item.mtime_ns,
-        )  # fmt: skip
+        self.writer.add_chunks(item.doc_id, rows)
+        item.n_chunks += len(rows)
         self.report.chunks_added += len(rows)
-        return FileOutcome(item.source, "updated" if item.update else "added", doc_id=doc_id, chunks=len(rows))
+
+    def _finish(self, item: _Item) -> FileOutcome:
+        if item.doc_id is None:
+            return FileOutcome(item.source, "skipped", "no sentences found in the text")
+        self.writer.end_document(item.doc_id, item.n_chunks)
+        status: Status = "updated" if item.update else "added"
+        return FileOutcome(item.source, status, doc_id=item.doc_id, chunks=item.n_chunks)
 
     def run(self, items: Iterable[_Item], progress: tqdm | None) -> None:
         last = time.monotonic()
-        for item, doc, spans in self.chunker.chunk_many(items, self.prepare):
-            if item.outcome is None and doc is not None:
+        pending: list[ChunkSpan] = []
+        for batch in self.chunker.chunk_stream(items, self.prepare):
+            item = batch.item
+            if item.outcome is None and batch.doc is not None:
                 try:
-                    item.outcome = self.store(item, doc, spans)
+                    pending.extend(batch.spans)
+                    if pending and (batch.last or len(pending) >= WRITE_BATCH):
+                        self._write(item, batch.doc, pending)
+                        pending = []
+                    if batch.last:
+                        item.outcome = self._finish(item)
                 except DocumentError as e:
+                    if item.doc_id is not None:
+                        self.writer.cancel_document()
                     item.outcome = FileOutcome(item.source, "failed", e.reason)
+                    pending = []
+            if not batch.last:
+                continue
+            pending = []
             assert item.outcome is not None
             self.report.record(item.outcome)
             if progress is not None:

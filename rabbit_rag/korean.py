@@ -293,43 +293,57 @@ def analyze_sentences(text: str, breaks: Sequence[int] = (), keep_morphemes_over
 def analyze_many(
     items: Iterable[tuple[Any, str, Sequence[int]]], keep_morphemes_over: int | None = None
 ) -> Iterator[tuple[Any, str, list[Sentence]]]:
-    """Sentences of many texts through one streamed Kiwi batch: ``(key, text, breaks)`` in,
-    ``(key, text, sentences)`` out, in input order.
+    """Like :func:`analyze_stream`, but one ``(key, text, sentences)`` per text."""
+    collected: list[Sentence] = []
+    for key, text, sents, done in analyze_stream(items, keep_morphemes_over):
+        collected.extend(sents)
+        if done:
+            yield key, text, collected
+            collected = []
 
-    Kiwi's worker threads analyze segments of several documents at once, and reads ahead only a
-    few dozen segments, so memory stays bounded however many documents stream through. ``items``
-    is consumed lazily.
+
+def analyze_stream(
+    items: Iterable[tuple[Any, str, Sequence[int]]], keep_morphemes_over: int | None = None
+) -> Iterator[tuple[Any, str, list[Sentence], bool]]:
+    """Sentences of many texts through one streamed Kiwi batch: ``(key, text, breaks)`` in,
+    ``(key, text, sentences of one segment, last segment of this text?)`` out, in input order.
+
+    Kiwi's worker threads analyze segments of several documents at once and read ahead only a few
+    dozen segments, and results come out segment by segment, so memory stays bounded however large
+    a document is and however many stream through. ``items`` is consumed lazily. A text with nothing
+    to analyze comes out once, with no sentences.
     """
-    order: deque[list[Any]] = deque()  # [key, text, segments left, sentences], in input order
-    spans: deque[tuple[list[Any], int, int]] = deque()
+    order: deque[list[Any]] = deque()  # [key, text, segments not yet analyzed], in input order
+    owners: deque[tuple[list[Any], int, int]] = deque()
 
     def segments() -> Iterator[str]:
         for key, text, breaks in items:
-            doc_spans = segment_spans(text, breaks)
-            entry = [key, text, len(doc_spans), []]
+            spans = segment_spans(text, breaks)
+            entry = [key, text, len(spans)]
             order.append(entry)
-            for a, b in doc_spans:
-                spans.append((entry, a, b))
+            for a, b in spans:
+                owners.append((entry, a, b))
                 yield text[a:b]
 
-    def finished() -> Iterator[tuple[Any, str, list[Sentence]]]:
-        while order and order[0][2] == 0:
-            key, text, _, sents = order.popleft()
-            yield key, text, sents
+    def empty_before(entry: list[Any] | None) -> Iterator[tuple[Any, str, list[Sentence], bool]]:
+        while order and order[0] is not entry and order[0][2] == 0:
+            key, text, _ = order.popleft()
+            yield key, text, [], True
 
     feed = segments()
     first = next(feed, None)
-    if first is None:  # nothing to analyze: don't pay for loading Kiwi
-        yield from finished()
-        return
-    # tokenize(split_sents=True) gives sentences as token lists: the same analysis as
-    # split_into_sents without building a text copy per sentence.
-    for result in get_kiwi().tokenize(itertools.chain([first], feed), split_sents=True):
-        entry, a, b = spans.popleft()
-        entry[3].extend(_tile(entry[1], a, b, result, keep_morphemes_over))
-        entry[2] -= 1
-        yield from finished()
-    yield from finished()
+    if first is not None:  # nothing to analyze: don't pay for loading Kiwi
+        # tokenize(split_sents=True) gives sentences as token lists: the same analysis as
+        # split_into_sents without building a text copy per sentence.
+        for result in get_kiwi().tokenize(itertools.chain([first], feed), split_sents=True):
+            entry, a, b = owners.popleft()
+            yield from empty_before(entry)
+            entry[2] -= 1
+            done = entry[2] == 0
+            if done:
+                order.popleft()
+            yield entry[0], entry[1], list(_tile(entry[1], a, b, result, keep_morphemes_over)), done
+    yield from empty_before(None)
 
 
 def _tile(text: str, a: int, b: int, sents: list[Any], keep_over: int | None) -> Iterator[Sentence]:

@@ -51,3 +51,11 @@ def shared_data(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} is not available on this machine")
     return p
+
+
+@pytest.fixture(autouse=True)
+def _fresh_notices() -> None:
+    """Notices print once per process; each test sees its own."""
+    from rabbit_rag.index import store
+
+    store._noticed.clear()

@@ -33,6 +33,8 @@ def build_tiny_sentence_transformer(folder: Path, extra_text: str = "", dim: int
         from sentence_transformers.sentence_transformer import modules as models
     except ImportError:  # older releases
         from sentence_transformers import models  # type: ignore[no-redef]
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers import models as tok_models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = Path(folder)
@@ -40,10 +42,21 @@ def build_tiny_sentence_transformer(folder: Path, extra_text: str = "", dim: int
     hf_dir.mkdir(parents=True, exist_ok=True)
     chars = _charset(extra_text)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
-    (hf_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(
-        vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=False
+    # A WordPiece tokenizer built with `tokenizers` (transformers 5 no longer reads a bare vocab file).
+    wordpiece = Tokenizer(
+        tok_models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100)
     )
+    wordpiece.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False
+    )
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wordpiece.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    tokenizer = BertTokenizerFast(
+        tokenizer_object=wordpiece, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", do_lower_case=False,
+    )  # fmt: skip
     tokenizer.save_pretrained(hf_dir)
     torch.manual_seed(seed)
     config = BertConfig(

@@ -251,7 +251,7 @@ class DocStore:
         with self._lock:
             self._conn.execute("UPDATE documents SET size=?, mtime_ns=? WHERE doc_id=?", (size, mtime_ns, doc_id))
 
-    def upsert_document(
+    def begin_document(
         self,
         rev: int,
         *,
@@ -263,31 +263,35 @@ class DocStore:
         mtime_ns: int | None,
         text: str,
         metadata: dict[str, Any],
-        chunks: Sequence[ChunkRow],
     ) -> tuple[str, bool]:
-        """Insert or replace a document and its chunks. Returns ``(doc_id, was_update)``."""
+        """Insert or replace a document row (its old chunks are marked removed) inside a savepoint;
+        add chunks with :meth:`add_chunks`, then :meth:`end_document` or :meth:`cancel_document`.
+        Returns ``(doc_id, was_update)``."""
         doc_id = doc_id_for(uri)
         ts = now_iso()
+        meta = json.dumps(metadata, ensure_ascii=False)
         with self._lock:
             c = self._conn
+            c.execute("SAVEPOINT document")
             old = c.execute("SELECT removed_rev FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-            was_update = old is not None and old[0] is None
             c.execute("UPDATE chunks SET removed_rev=? WHERE doc_id=? AND removed_rev IS NULL", (rev, doc_id))
             if old is None:
                 c.execute(
                     "INSERT INTO documents(doc_id, uri, source, title, content_hash, size, mtime_ns, text, metadata,"
-                    " n_chunks, added_rev, updated_rev, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (doc_id, uri, source, title, content_hash, size, mtime_ns, text,
-                     json.dumps(metadata, ensure_ascii=False), len(chunks), rev, rev, ts, ts),
-                )  # fmt: skip
+                    " n_chunks, added_rev, updated_rev, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,0,?,?,?,?)",
+                    (doc_id, uri, source, title, content_hash, size, mtime_ns, text, meta, rev, rev, ts, ts),
+                )
             else:
                 c.execute(
                     "UPDATE documents SET source=?, title=?, content_hash=?, size=?, mtime_ns=?, text=?, metadata=?,"
-                    " n_chunks=?, updated_rev=?, removed_rev=NULL, updated_at=? WHERE doc_id=?",
-                    (source, title, content_hash, size, mtime_ns, text, json.dumps(metadata, ensure_ascii=False),
-                     len(chunks), rev, ts, doc_id),
-                )  # fmt: skip
-            c.executemany(
+                    " n_chunks=0, updated_rev=?, removed_rev=NULL, updated_at=? WHERE doc_id=?",
+                    (source, title, content_hash, size, mtime_ns, text, meta, rev, ts, doc_id),
+                )
+        return doc_id, old is not None and old[0] is None
+
+    def add_chunks(self, rev: int, doc_id: str, chunks: Sequence[ChunkRow]) -> None:
+        with self._lock:
+            self._conn.executemany(
                 'INSERT INTO chunks(doc_id, ord, start, "end", page, section, text, n_tokens, terms, embedding,'
                 " added_rev) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -297,6 +301,23 @@ class DocStore:
                     for ch in chunks
                 ),
             )  # fmt: skip
+
+    def end_document(self, doc_id: str, n_chunks: int) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE documents SET n_chunks=? WHERE doc_id=?", (n_chunks, doc_id))
+            self._conn.execute("RELEASE document")
+
+    def cancel_document(self) -> None:
+        """Undo everything since :meth:`begin_document` (the old version, if any, stays)."""
+        with self._lock:
+            self._conn.execute("ROLLBACK TO document")
+            self._conn.execute("RELEASE document")
+
+    def upsert_document(self, rev: int, *, chunks: Sequence[ChunkRow], **fields: Any) -> tuple[str, bool]:
+        """Insert or replace a document and all its chunks at once. Returns ``(doc_id, was_update)``."""
+        doc_id, was_update = self.begin_document(rev, **fields)
+        self.add_chunks(rev, doc_id, chunks)
+        self.end_document(doc_id, len(chunks))
         return doc_id, was_update
 
     def remove_document(self, rev: int, doc_id: str) -> bool:

@@ -47,8 +47,15 @@ from rabbit_rag.types import Chunk, ScoredChunk
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 
 
+_noticed: set[str] = set()
+
+
 def notice(message: str) -> None:
-    """A one-line notice for people on stderr (stdout stays clean for ``--json``)."""
+    """A one-line notice for people on stderr (stdout stays clean for ``--json``), once per process
+    and message, so a server or a loop of searches does not repeat it on every call."""
+    if message in _noticed:
+        return
+    _noticed.add(message)
     print(f"rabbit-rag: {message}", file=sys.stderr, flush=True)
 
 
@@ -418,7 +425,18 @@ class IndexWriter:
     def find(self, uri: str) -> StoredDocument | None:
         return self.store.find_document(uri)
 
-    def upsert(
+    def upsert(self, *, chunks: Sequence[ChunkRow], **fields: Any) -> tuple[str, bool]:
+        """Insert or replace one document with all its chunks. Returns ``(doc_id, was_update)``.
+
+        ``fields``: ``uri``, ``source``, ``title``, ``content_hash``, ``text``, ``metadata``, ``size``,
+        ``mtime_ns`` (see :meth:`begin_document`).
+        """
+        doc_id, was_update = self.begin_document(**fields)
+        self.add_chunks(doc_id, chunks)
+        self.end_document(doc_id, len(chunks))
+        return doc_id, was_update
+
+    def begin_document(
         self,
         *,
         uri: str,
@@ -426,20 +444,29 @@ class IndexWriter:
         title: str | None,
         content_hash: str,
         text: str,
-        chunks: Sequence[ChunkRow],
         metadata: dict[str, Any] | None = None,
         size: int | None = None,
         mtime_ns: int | None = None,
     ) -> tuple[str, bool]:
-        """Insert or replace one document with its chunks. Returns ``(doc_id, was_update)``."""
+        """Start writing a document (replacing any older version); its chunks follow in batches."""
+        self._flush_terms()
+        self.changed = True
+        return self.store.begin_document(
+            self.rev, uri=uri, source=source, title=title, content_hash=content_hash, size=size,
+            mtime_ns=mtime_ns, text=text, metadata=metadata or {},
+        )  # fmt: skip
+
+    def add_chunks(self, doc_id: str, chunks: Sequence[ChunkRow]) -> None:
         if self.embedder is not None and any(c.embedding is None for c in chunks):
             raise InvalidInputError("this index stores vectors: every chunk needs an embedding")
         self._flush_terms()
-        self.changed = True
-        return self.store.upsert_document(
-            self.rev, uri=uri, source=source, title=title, content_hash=content_hash, size=size,
-            mtime_ns=mtime_ns, text=text, metadata=metadata or {}, chunks=chunks,
-        )  # fmt: skip
+        self.store.add_chunks(self.rev, doc_id, chunks)
+
+    def end_document(self, doc_id: str, n_chunks: int) -> None:
+        self.store.end_document(doc_id, n_chunks)
+
+    def cancel_document(self) -> None:
+        self.store.cancel_document()
 
     def touch(self, doc_id: str, size: int | None, mtime_ns: int | None) -> None:
         self.store.touch_document(doc_id, size, mtime_ns)

@@ -184,3 +184,33 @@ def test_paths_ingest_uses_relative_sources(tmp_path: Path) -> None:
     (root / "sub" / "a.txt").write_text("가나다 문서.", encoding="utf-8")
     report = ingest_paths([root], tmp_path / "idx", embed_model="none", progress=False)
     assert [f.source for f in report.files] == ["자료/sub/a.txt"]
+
+
+def test_killed_ingest_leaves_a_readable_index(tmp_path: Path) -> None:
+    """SIGKILL a real ingest process at some point; the index must open and answer afterwards."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    index = tmp_path / "idx"
+    ingest_documents(DOCS, index, embed_model="none", progress=False)
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i in range(400):
+        (corpus / f"{i:03d}.txt").write_text(
+            f"제{i}조 이 문서는 {i}번째 시험 문서이며 국회의 의결을 거친다. " * 40, encoding="utf-8"
+        )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    code = "import sys; from ingest import ingest_paths; ingest_paths([sys.argv[1]], sys.argv[2], progress=False)"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(corpus), str(index)], env=env)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    idx = open_index(index)
+    docs = {d.source for d in idx.documents()}
+    assert {"헌법.txt", "법원.txt"} <= docs  # what was there before is still there
+    assert idx.search("대통령 임기", k=1, mode="bm25")[0].chunk.source == "헌법.txt"
+    for doc in idx.documents():  # whatever was committed is whole
+        assert doc.n_chunks == len(idx.store.document_chunks(doc.doc_id))
