@@ -6,7 +6,30 @@
     report = ingest_paths(["samples"], "indexes/헌법", embed_model="none")
 """
 
-from ingest.chunker import ChunkSpan, KiwiChunker
-from ingest.pipeline import IngestReport, ingest_documents, ingest_paths
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest.chunker import ChunkSpan, KiwiChunker
+    from ingest.pipeline import IngestReport, ingest_documents, ingest_paths
 
 __all__ = ["ChunkSpan", "IngestReport", "KiwiChunker", "ingest_documents", "ingest_paths"]
+
+_HOME = {
+    "ChunkSpan": "ingest.chunker",
+    "KiwiChunker": "ingest.chunker",
+    "IngestReport": "ingest.pipeline",
+    "ingest_documents": "ingest.pipeline",
+    "ingest_paths": "ingest.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so the parser child process (ingest.readers.isolation) starts without numpy and the index
+    # code; `from ingest import ingest_paths` works as before.
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'ingest' has no attribute {name!r}")

@@ -17,6 +17,7 @@ an ingest rolls back to the last checkpoint; the published index stays readable 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 import time
@@ -29,7 +30,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.chunker import ChunkSpan, KiwiChunker
-from ingest.readers import read_path, supported_extensions
+from ingest.readers import read_bytes, read_path, supported_extensions
+from ingest.readers.isolation import ParseWorker
+from ingest.readers.limits import MB, ReadLimits
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.index.docstore import ChunkRow
 from rabbit_rag.index.store import IndexWriter
@@ -164,8 +167,18 @@ def _sha256(data: bytes | str) -> str:
 class _Ingest:
     """One run of the pipeline over a writer."""
 
-    def __init__(self, writer: IndexWriter, report: IngestReport, max_bytes: int | None, checkpoint_seconds: float):
+    def __init__(
+        self,
+        writer: IndexWriter,
+        report: IngestReport,
+        max_bytes: int | None,
+        checkpoint_seconds: float,
+        worker: ParseWorker | None = None,
+        limits: ReadLimits | None = None,
+    ):
         self.writer = writer
+        # explicit, not a context variable: prepare() may run on a thread Kiwi pulls input from
+        self.parse = worker.read if worker else functools.partial(read_bytes, limits=limits)
         self.report = report
         self.max_bytes = max_bytes
         self.checkpoint_seconds = checkpoint_seconds
@@ -201,7 +214,7 @@ class _Ingest:
                 return None
             if doc is None:
                 assert item.path is not None
-                doc, data = read_path(item.path, item.source, self.max_bytes)
+                doc, data = read_path(item.path, item.source, self.max_bytes, self.parse)
                 item.content_hash = _sha256(data)
             if stored is not None and stored.content_hash == item.content_hash:
                 if item.path is not None:
@@ -334,7 +347,11 @@ def _execute(
         chunk_overlap_sentences=chunk_overlap_sentences,
     ) as writer:
         report.embedding_model = writer.manifest["embedding"].get("model")
-        runner = _Ingest(writer, report, int(settings.max_file_mb * 1_000_000), checkpoint_seconds)
+        limits = ReadLimits(max_unpacked_bytes=int(settings.max_unpacked_mb * MB), timeout_s=settings.parse_timeout_s)
+        # Files are parsed in a child process killed at the time limit, unless isolation is off
+        # (then the limits are cooperative only: checked inside our parsers, per page/record).
+        worker = ParseWorker(limits, settings.parse_memory_mb or None) if settings.parse_isolation else None
+        runner = _Ingest(writer, report, int(settings.max_file_mb * MB), checkpoint_seconds, worker, limits)
         # disable=None: a bar when stderr is a terminal, silence in logs and pipes
         bar = tqdm(
             total=total,
@@ -347,6 +364,8 @@ def _execute(
             runner.run(items, bar)
         finally:
             bar.close()
+            if worker is not None:
+                worker.close()
         if sync:
             runner.sync()
     report.counts = dict(writer.manifest["counts"])

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
 
     # reading files
     max_file_mb: float = Field(200.0, gt=0, description="Larger files are refused with a per-file error.")
+    max_unpacked_mb: float = Field(
+        256.0, gt=0, description="Cap on what one DOCX/HWPX/HWP may decompress (zip bombs fail alone)."
+    )
+    parse_timeout_s: float = Field(120.0, gt=0, description="Time limit for parsing one file.")
+    parse_memory_mb: int = Field(4096, ge=0, description="Address-space limit of the parser process; 0 = none.")
+    parse_isolation: bool = Field(
+        True, description="Parse files in a child process that is killed at the time limit (see ingest/readers)."
+    )
 
     # search
     search_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"

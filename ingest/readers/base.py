@@ -3,6 +3,12 @@
 A reader is chosen by content (magic bytes) first and by extension second. It returns text that is
 already normalized (:func:`rabbit_rag.text.normalize_text`), so its ``pages`` and ``sections``
 offsets point into exactly the text the docstore keeps.
+
+A reader of a container format (ZIP, OLE) may also define ``probe(data: bytes) -> bool``: when its
+``sniff`` matches the first bytes, ``probe`` looks inside (e.g. for ``word/document.xml``) before it
+is chosen, so a DOCX named ``.hwpx`` is still read as a DOCX. Readers raise
+:class:`~rabbit_rag.errors.DocumentError` naming the file, and respect the limits of
+:mod:`ingest.readers.limits` (unpacked size, cooperative deadline).
 """
 
 from __future__ import annotations

@@ -37,4 +37,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m rabbit_rag.cli.app`: this file runs as `__main__`, a second module object; the command
+    # modules register on `rabbit_rag.cli.app`, so run that one.
+    from rabbit_rag.cli.app import main as _main
+
+    _main()

@@ -1,0 +1,5 @@
+"""``python -m rabbit_rag`` runs the ``rabbit-rag`` command line."""
+
+from rabbit_rag.cli.app import main
+
+main()
