@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.readers import reader_for
+from ingest.readers import READERS, reader_for
 from rabbit_rag.errors import UnsupportedFormatError
 from rabbit_rag.text import normalize_text, sniff_binary
 
@@ -42,12 +42,22 @@ def clean_label(filename: str | None, fallback: str = "upload.txt") -> str:
     return label or fallback
 
 
-def check_type(label: str, head: bytes) -> str:
-    """The reader name for a file starting with ``head``; :class:`UnsupportedFormatError` (415) otherwise."""
-    reader = reader_for(label, head)  # by content first, then by extension; raises for unknown types
-    if not reader.sniff(head, label):
+def needs_probe(label: str, head: bytes) -> bool:
+    """Whether telling the type apart needs the whole file (a ZIP or OLE container: DOCX, HWPX, HWP)."""
+    return any(r.sniff(head, label) and getattr(r, "probe", None) is not None for r in READERS)
+
+
+def check_type(label: str, head: bytes, data: bytes | None = None) -> str:
+    """The reader name for a file starting with ``head`` (``data``: the whole file, for containers);
+    :class:`UnsupportedFormatError` (415) when no reader takes it or the content contradicts the name."""
+    reader = reader_for(label, head, data)  # by content first, then by extension; raises for unknown types
+    probe = getattr(reader, "probe", None)
+    by_content = reader.sniff(head, label) and (probe is None or data is None or probe(data))
+    if not by_content:
         kind = sniff_binary(head)
-        if kind is not None:
+        # known magic bytes (an executable, an image, an archive) under a document's name; NUL bytes
+        # alone are left to the reader (UTF-16 text with a BOM has them)
+        if kind is not None and "NUL" not in kind:
             raise UnsupportedFormatError(
                 label,
                 f"the content is {kind}, not {reader.name} as the name suggests; upload the document itself",

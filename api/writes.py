@@ -11,7 +11,8 @@ and both end by swapping the collection's open snapshot to the new generation.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from api.collections import CollectionRegistry
@@ -19,18 +20,26 @@ from api.jobs import Job
 from api.uploads import StagedFile
 from ingest.pipeline import ingest_documents
 from ingest.readers import read_bytes
+from ingest.readers.isolation import ParseWorker
+from ingest.readers.limits import MB, ReadLimits
 from rabbit_rag.errors import DocumentError, EmptyDocumentError, IndexNotFoundError
 from rabbit_rag.index.store import IndexWriter
 from rabbit_rag.settings import Settings
 from rabbit_rag.types import Document
 
 
-def _documents(job: Job, files: Sequence[StagedFile]) -> Iterator[Document]:
+def _documents(
+    job: Job, files: Sequence[StagedFile], parse: Callable[[bytes, str], Document], max_bytes: int
+) -> Iterator[Document]:
     """Parse the staged files one by one for the pipeline; unreadable ones become per-file errors."""
     for f in files:
         try:
-            data = f.path.read_bytes()
-            doc = read_bytes(data, f.label)
+            if f.size > max_bytes:
+                raise DocumentError(
+                    f.label,
+                    f"the file is {f.size / MB:.1f} MB; the limit is {max_bytes / MB:.0f} MB (RABBIT_RAG_MAX_FILE_MB)",
+                )
+            doc = parse(f.path.read_bytes(), f.label)
             yield dataclasses.replace(doc, source=f.label, metadata={**doc.metadata, "bytes": f.size})
         except EmptyDocumentError as e:
             job.file_outcome(f.label, "skipped", e.reason)
@@ -51,7 +60,16 @@ def run_ingest(
         if not collections.exists(name):  # deleted while the job waited: do not recreate it
             raise IndexNotFoundError(f"collection {name!r} was deleted before the upload was indexed")
         path = collections.path(name)
-        report = ingest_documents(_documents(job, files), path, settings=settings, progress=False, total=len(files))
+        # the same limits and isolation as `rabbit-rag ingest`: a hostile file is killed with its parser
+        limits = ReadLimits(max_unpacked_bytes=int(settings.max_unpacked_mb * MB), timeout_s=settings.parse_timeout_s)
+        worker = ParseWorker(limits, settings.parse_memory_mb or None) if settings.parse_isolation else None
+        parse = worker.read if worker else functools.partial(read_bytes, limits=limits)
+        try:
+            docs = _documents(job, files, parse, int(settings.max_file_mb * MB))
+            report = ingest_documents(docs, path, settings=settings, progress=False, total=len(files))
+        finally:
+            if worker is not None:
+                worker.close()
     finally:
         for f in files:
             f.path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from api import schemas
 from api.deps import Readable, State, Writable
 from api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
-from api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label
+from api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label, needs_probe
 from api.writes import remove_document, run_ingest
 from rabbit_rag.errors import InvalidInputError
 
@@ -53,7 +53,12 @@ def _stage_one(state: State, upload: UploadFile) -> StagedFile:
     f = upload.file
     f.seek(0)
     head = f.read(HEAD_BYTES)
-    reader = check_type(label, head)  # 415 before anything is written
+    if needs_probe(label, head):  # containers are told apart by what they hold (bounded by the upload limit)
+        data = head + f.read()
+        reader = check_type(label, head, data)
+        f.seek(len(head))
+    else:
+        reader = check_type(label, head)  # 415 before anything is written
     path = state.staging.new_path()
     size = 0
     with open(path, "xb") as out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import pytest
 
 from api.uploads import check_type, clean_label
 from tests.api.conftest import COLLECTION, assert_error, wait_job
@@ -210,3 +211,34 @@ def test_bad_names_and_ids_are_422(client, keys) -> None:
         422,
         "ValidationError",
     )
+
+
+def test_pdf_and_docx_uploads_go_through_the_readers(client, keys) -> None:
+    docgen = pytest.importorskip("tests.ingest.docgen")
+    try:
+        pdf = docgen.korean_pdf([["제1조 회의는 매주 월요일에 연다."], ["제2조 회의록은 총무가 쓴다."]])
+        docx = docgen.korean_docx("회의록")
+    except ImportError as e:  # reportlab / python-docx are test extras
+        pytest.skip(str(e))
+    w = keys.h("write")
+    r = client.post(DOCS, files=[_file("규칙.pdf", pdf), _file("회의록.docx", docx)], headers=w)
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["id"], w)
+    assert job["status"] == "succeeded" and {f["status"] for f in job["files"]} == {"added"}, job
+    hit = client.post(
+        f"/v1/collections/{COLLECTION}/search",
+        json={"query": "회의록은 누가 쓰나", "top_k": 1, "source": ["규칙.pdf"]},
+        headers=w,
+    ).json()["results"][0]
+    assert hit["source"] == "규칙.pdf" and hit["page"] == 2
+
+
+def test_a_zip_that_is_not_a_document_is_415(client, keys) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("payload.bin", b"\x00" * 100)
+    e = assert_error(client.post(DOCS, files=[_file("보고서.docx", buf.getvalue())], headers=keys.h("write")), 415)
+    assert "ZIP" in e["message"]
