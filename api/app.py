@@ -54,6 +54,8 @@ TAGS = [
     {"name": "documents", "description": "Upload (background job), list, read and delete documents."},
     {"name": "jobs", "description": "Progress and per-file errors of uploads."},
     {"name": "search", "description": "BM25, dense or hybrid search."},
+    {"name": "ask", "description": "Answers that cite the exact sentences they rest on (JSON or Server-Sent Events)."},
+    {"name": "openai", "description": "OpenAI-compatible chat completions: `model` is the collection."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -124,8 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last = outermost: counts the 413s too
 
-    from api.routers import collections, documents, health, jobs, search
+    from api.routers import ask, chat, collections, documents, health, jobs, search
 
-    for module in (health, collections, documents, jobs, search):
+    for module in (health, collections, documents, jobs, search, ask, chat):
         app.include_router(module.router)
     return app

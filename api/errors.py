@@ -98,7 +98,9 @@ _DESCRIPTIONS = {
     413: "Request body over the upload limit",
     415: "File type not supported (judged by content)",
     422: "Invalid input",
+    502: "The language-model server failed",
     503: "A needed model or index is not available",
+    504: "The language-model server did not answer in time",
 }
 
 

@@ -170,3 +170,126 @@ class SearchResponse(BaseModel):
     retrieval: str = Field(description="What ran: bm25, dense or hybrid (BM25 when the collection has no vectors).")
     note: str | None = Field(None, description="Why `retrieval` differs from `mode`.")
     results: list[SearchHit]
+
+
+# -- ask ---------------------------------------------------------------------------------------------
+MAX_QUESTION_CHARS = 2000
+
+
+class AskRequest(_Strict):
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+    )
+    top_k: int | None = Field(
+        None, ge=1, le=MAX_TOP_K, description="Passages retrieved as numbered sources (default 5)."
+    )
+    mode: Mode | None = Field(None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid).")
+    stream: bool = Field(
+        False,
+        description="true: Server-Sent Events `token`…, `citations`, `done` (or `error`) instead of one JSON body.",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"question": "대통령 임기는 몇 년이야?", "stream": True}]}
+    )
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The [n] marker in the answer; sources[n-1] is the passage.")
+    chunk_id: int
+    doc_id: str
+    source: str
+    page: int | None
+    start: int = Field(description="quote == document text[start:end]")
+    end: int
+    quote: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
+
+
+class AskResponse(BaseModel):
+    collection: str
+    question: str
+    answer: str = Field(examples=["대통령의 임기는 5년으로 하며, 중임할 수 없다. [1]"])
+    generator: str = Field(description="What wrote the answer: extractive, transformers:<model>, openai:<model>.")
+    citations: list[Citation]
+    sources: list[SearchHit]
+    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
+    notes: list[str] = Field(default_factory=list)
+
+
+# -- OpenAI-compatible chat --------------------------------------------------------------------------
+class ContentPart(BaseModel):
+    type: str = Field(examples=["text"])
+    text: str | None = Field(None, max_length=MAX_QUESTION_CHARS * 4)
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: (
+        Annotated[str, Field(max_length=MAX_QUESTION_CHARS * 4)]
+        | Annotated[list[ContentPart], Field(max_length=64)]
+        | None
+    ) = None
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatCompletionRequest(BaseModel):
+    """The OpenAI ``/v1/chat/completions`` request. ``model`` names the collection; the last user
+    message is the question and earlier user/assistant pairs are the conversation. Sampling options
+    are accepted for compatibility and ignored (the server's generator settings apply)."""
+
+    model: str = Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"], description="The collection to ask.")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+    stream: bool = False
+    n: int | None = Field(None, ge=1, le=1, description="Only 1 is supported.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    user: str | None = Field(None, max_length=256)
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [{"model": "헌법", "messages": [{"role": "user", "content": "대통령 임기는 몇 년이야?"}]}]
+        },
+    )
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatChoiceMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatCompletion(BaseModel):
+    """An OpenAI chat completion; ``citations``, ``sources`` and ``generator`` are extra fields an OpenAI
+    client keeps (``completion.model_extra["citations"]`` in the Python client)."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    citations: list[Citation]
+    sources: list[SearchHit]
+    generator: str
+
+
+class ModelCard(BaseModel):
+    id: str = Field(examples=["헌법"])
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "rabbit-rag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

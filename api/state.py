@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import Request
 
+from api.answers import AnswerEngines
 from api.auth import KeyStore, keys_file_for
 from api.collections import CollectionRegistry
 from api.jobs import Job, JobManager
@@ -39,6 +40,7 @@ class AppState:
     jobs: JobManager
     staging: Staging
     metrics: Metrics
+    answers: AnswerEngines
     ready: threading.Event = field(default_factory=threading.Event)
     load_errors: dict[str, str] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
@@ -56,7 +58,7 @@ class AppState:
             metrics.jobs_active.dec()
 
         jobs = JobManager(settings.api_job_history, on_finish=finished)
-        return cls(settings, keys, collections, jobs, Staging(collections.root), metrics)
+        return cls(settings, keys, collections, jobs, Staging(collections.root), metrics, AnswerEngines(settings))
 
     def submit(self, collection: str, kind: str, run: Any, files_total: int = 0) -> Job:
         """Queue a job on the collection's writer thread (counted in ``rabbit_rag_jobs_active``)."""
@@ -88,8 +90,11 @@ class AppState:
                 except Exception as e:  # one broken collection must not keep the others from serving
                     self.load_errors[name] = f"{type(e).__name__}: {e}"
                     log.error("collection %s could not be opened: %s", name, e)
-            for hook in self.extras.get("preload_hooks", ()):
-                hook(self)
+            try:  # the language model (RABBIT_RAG_LLM) loads once, before the server says it is ready
+                self.extras["generator"] = self.answers.generator().name
+            except Exception as e:  # e.g. an explicit `transformers` model that is not here: ask answers 503
+                self.load_errors["generator"] = f"{type(e).__name__}: {e}"
+                log.error("the answer generator could not be built: %s", e)
         finally:
             self.ready.set()
             self.metrics.ready.set(1)

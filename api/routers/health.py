@@ -28,7 +28,7 @@ def readyz(state: State) -> Any:
         "collections": list(state.loaded),
         "problems": dict(state.load_errors),
         "auth": "disabled" if state.settings.api_auth_disabled else "api-keys",
-        **{k: v for k, v in state.extras.items() if k.startswith("ready_")},
+        "generator": state.extras.get("generator"),
     }
     return JSONResponse(body, status_code=200 if state.ready.is_set() else 503)
 

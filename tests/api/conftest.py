@@ -55,7 +55,7 @@ def keys(api_root: Path) -> Keys:
 
 
 def make_settings(root: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = {"index_root": root, "embed_model": "none", "api_preload": False}
+    base: dict[str, Any] = {"index_root": root, "embed_model": "none", "api_preload": False, "llm": "extractive"}
     base.update(overrides)
     return Settings(**base)
 
