@@ -114,7 +114,7 @@ def build_tiny_llama(
     loop: bool = False,
     hidden: int = 128,
     layers: int = 2,
-    max_positions: int = 512,
+    max_positions: int = 4096,
     seed: int = 0,
     extra_text: str = "",
 ) -> Path:
