@@ -79,8 +79,12 @@ def topic_for(question: str, history: Sequence[Turn]) -> str:
     return question
 
 
-def condense_query(question: str, history: Sequence[Turn]) -> str:
+def condense_query(question: str, history: Sequence[Turn], max_chars: int = 4000) -> str:
     """The retrieval query for ``question`` after ``history``: the question itself when it stands
-    alone, else the topic question followed by the follow-up."""
+    alone, else the topic question followed by the follow-up (the topic cut short to stay within
+    ``max_chars``, the retrievers' query limit)."""
     topic = topic_for(question, history)
-    return question if topic == question else f"{topic} {question}"
+    if topic == question:
+        return question
+    room = max_chars - len(question) - 1
+    return f"{topic[:room]} {question}" if room > 0 else question

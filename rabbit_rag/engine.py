@@ -36,7 +36,7 @@ from rabbit_rag.conversation import Turn, condense_query, topic_for
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.base import Generator
 from rabbit_rag.prompts import NOT_FOUND
-from rabbit_rag.retrievers import Retriever
+from rabbit_rag.retrievers import MAX_QUERY_CHARS, Retriever
 from rabbit_rag.text import normalize_text
 from rabbit_rag.types import ScoredChunk
 
@@ -224,7 +224,7 @@ class Engine:
 
     def _events(self, question: str, k: int, history: list[Turn]) -> Iterator[AskEvent]:
         t0 = time.perf_counter()
-        hits = self.retriever.retrieve(condense_query(question, history), k)
+        hits = self.retriever.retrieve(condense_query(question, history, MAX_QUERY_CHARS), k)
         t_retrieved = time.perf_counter()
         timings = {"retrieve_ms": (t_retrieved - t0) * 1000}
         pieces: list[str] = []

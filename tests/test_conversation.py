@@ -20,3 +20,9 @@ def test_condense_keeps_the_topic_across_a_chain() -> None:
     second = Turn("그럼 국회의원은?", "4년 [1]", topic_for("그럼 국회의원은?", [first]))
     assert condense_query("대법원장은?", [first, second]) == "대통령 임기는 몇 년이야? 대법원장은?"
     assert condense_query("헌법 개정 절차는 어떻게 되나?", [first, second]) == "헌법 개정 절차는 어떻게 되나?"
+
+
+def test_condensed_query_stays_within_the_query_limit() -> None:
+    long_topic = Turn("대통령 임기는 몇 년이야? " + "가" * 3000, "5년 [1]")
+    q = condense_query("그럼 국회의원은?", [long_topic], max_chars=1000)
+    assert len(q) <= 1000 and q.endswith("그럼 국회의원은?")
