@@ -67,6 +67,8 @@ def ask(
                 elif isinstance(event, DoneEvent):
                     answer = event.answer
     assert answer is not None
+    if not as_json:
+        typer.echo("")  # end the streamed line before any notice
     for note in answer.notes:
         err(f"rabbit-rag: {note}")
     if answer.dropped_citations:
@@ -74,7 +76,6 @@ def ask(
     if as_json:
         print_json(answer.to_dict())
         return
-    typer.echo("")
     if answer.citations:
         typer.echo("\n출처:")
     for c in answer.citations:
