@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from rabbit_rag.generators.base import Draft
 
 from api.app import create_app
 from rabbit_rag.errors import GeneratorError
+from rabbit_rag.generators.base import Draft
 from tests.api.conftest import COLLECTION, assert_error, make_settings
 from tests.api.live import live_server
 
@@ -118,11 +118,13 @@ def test_a_client_that_disconnects_stops_the_generation(api_root, keys) -> None:
     with live_server(app) as base:
         app.state.rr.answers.override = gen
         t0 = time.monotonic()
-        with httpx.Client(base_url=base, headers=keys.h("read"), timeout=30) as http:
-            with http.stream("POST", ASK, json={"question": QUESTION, "stream": True}) as r:
-                for line in r.iter_lines():
-                    if line.startswith("event: token"):
-                        break  # leave after the first token: the connection closes
+        with (
+            httpx.Client(base_url=base, headers=keys.h("read"), timeout=30) as http,
+            http.stream("POST", ASK, json={"question": QUESTION, "stream": True}) as r,
+        ):
+            for line in r.iter_lines():
+                if line.startswith("event: token"):
+                    break  # leave after the first token: the connection closes
         assert gen.closed.wait(5), "the generation was not stopped"
         assert gen.produced < 40 and time.monotonic() - t0 < 5
         metrics = httpx.get(f"{base}/metrics").text
