@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -159,10 +160,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "ValidationError", "the request body is not valid JSON (UTF-8)")
     if status == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}; see /docs for the endpoints"
-    response = error_response(status, phrase.replace(" ", ""), message)
+    type_ = "PayloadTooLargeError" if status == 413 else phrase.replace(" ", "")  # same type as the early 413
+    response = error_response(status, type_, message)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
+    if status == 405:
+        # Starlette names only the first route that matched the path; a path may have several
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method documented for the request's path (from the OpenAPI paths, so it agrees with /docs)."""
+    app = request.app
+    table = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = app.state.allowed_methods = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), {m.upper() for m in ops})
+            for path, ops in app.openapi().get("paths", {}).items()
+        ]
+    path = request.url.path
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2000
@@ -19,7 +19,25 @@ NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are 
 Mode = Literal["hybrid", "bm25", "dense"]
 
 
+def _json_number(v: Any) -> Any:
+    # JSON Schema numbers: 3 and 3.0 are the same integer, but "3" and true are not numbers
+    if isinstance(v, str | bool):
+        raise ValueError("must be a JSON number")
+    return v
+
+
+def json_int(ge: int, le: int | None = None) -> Any:
+    """An integer in ``[ge, le]`` that must be a JSON number (bounds first: they stay in the schema)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_number)]
+
+
+def json_float(ge: float, le: float) -> Any:
+    return Annotated[float, Field(ge=ge, le=le), BeforeValidator(_json_number)]
+
+
 class _Strict(BaseModel):
+    """Request bodies: unknown fields are 422 (and loose types, see :func:`json_int`)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -36,7 +54,7 @@ class CollectionCreate(_Strict):
         "load, and `embedding_note` says why); `none`: BM25 only.",
         examples=["none"],
     )
-    chunk_tokens: int | None = Field(None, ge=16, le=8192, description="Chunk budget in tokens (server default).")
+    chunk_tokens: json_int(16, 8192) | None = Field(None, description="Chunk budget in tokens (server default).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "헌법", "embed_model": "none"}]})
 
@@ -133,7 +151,7 @@ class SearchRequest(_Strict):
     query: str = Field(
         min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="Results to return (server default: 5).")
+    top_k: json_int(1, MAX_TOP_K) | None = Field(None, description="Results to return (server default: 5).")
     mode: Mode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
     source: list[Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
         None,
@@ -180,17 +198,18 @@ class AskRequest(_Strict):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
-    top_k: int | None = Field(
-        None, ge=1, le=MAX_TOP_K, description="Passages retrieved as numbered sources (default 5)."
+    top_k: json_int(1, MAX_TOP_K) | None = Field(
+        None, description="Passages retrieved as numbered sources (default 5)."
     )
     mode: Mode | None = Field(None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid).")
-    stream: bool = Field(
+    stream: StrictBool = Field(
         False,
         description="true: Server-Sent Events `token`…, `citations`, `done` (or `error`) instead of one JSON body.",
     )
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"question": "대통령 임기는 몇 년이야?", "stream": True}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "대통령 임기는 몇 년이야?", "stream": True}]},
     )
 
 
@@ -242,12 +261,12 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"], description="The collection to ask.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=64)
-    stream: bool = False
-    n: int | None = Field(None, ge=1, le=1, description="Only 1 is supported.")
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    stream: StrictBool = False
+    n: json_int(1, 1) | None = Field(None, description="Only 1 is supported.")
+    temperature: json_float(0, 2) | None = None
+    top_p: json_float(0, 1) | None = None
+    max_tokens: json_int(1) | None = None
+    max_completion_tokens: json_int(1) | None = None
     user: str | None = Field(None, max_length=256)
 
     model_config = ConfigDict(

@@ -31,6 +31,17 @@ _SSE_EXAMPLE = (
 )
 
 
+#: One server-sent event (OpenAPI 3.1 reads a stream's `schema` as the schema of each event).
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["token", "citations", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "The event's JSON."},
+    },
+}
+
+
 def answer_dict(name: str, answer: Any) -> dict[str, Any]:
     return {"collection": name, **answer.to_dict(), "timings": answer.timings, "notes": answer.notes}
 
@@ -53,7 +64,7 @@ async def sse_answer(name: str, events: Any, state: State) -> Any:
     response_model=schemas.AskResponse,
     summary="Answer a question from the collection, citing the exact sentences (JSON, or SSE with stream=true)",
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}, "example": _SSE_EXAMPLE}}},
+        200: {"content": {"text/event-stream": {"schema": SSE_EVENT, "example": _SSE_EXAMPLE}}},
         **error_responses(401, 403, 404, 422, 502, 503, 504),
     },
 )

@@ -36,6 +36,12 @@ from rabbit_rag.errors import InvalidInputError, RabbitRagError
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger("rabbit_rag.api")
 MAX_TURNS = 8
+#: One streamed event: `data:` holds a `chat.completion.chunk` (JSON) or `[DONE]` at the end.
+OPENAI_SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string", "description": "A chat.completion.chunk as JSON, or [DONE]."}},
+}
 
 
 def _text(content: str | list[schemas.ContentPart] | None) -> str:
@@ -101,7 +107,7 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
     response_model=schemas.ChatCompletion,
     summary="OpenAI-compatible chat completion over a collection (model = collection name)",
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"content": {"text/event-stream": {"schema": OPENAI_SSE_EVENT}}},
         **error_responses(401, 403, 404, 422, 502, 503, 504),
     },
 )

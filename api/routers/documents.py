@@ -37,6 +37,7 @@ _UPLOAD_BODY = {
                 "properties": {
                     "files": {
                         "type": "array",
+                        "minItems": 1,
                         "items": {"type": "string", "format": "binary"},
                         "description": "One or more files (.txt, .md, ... — judged by content). The file name "
                         "is the document's `source` label; a file with the same name replaces the earlier version.",

@@ -38,6 +38,13 @@ def test_search_errors(client, keys) -> None:
     assert_error(client.post(SEARCH, json={"query": "   "}, headers=h), 422)
     assert_error(client.post(SEARCH, json={"query": "가" * 2001}, headers=h), 422)
     assert_error(client.post(SEARCH, json={"query": "임기", "extra": 1}, headers=h), 422)
+    # JSON numbers only: "3" and true are not a top_k, 3.0 is (JSON Schema's integer)
+    assert_error(client.post(SEARCH, json={"query": "임기", "top_k": "3"}, headers=h), 422)
+    assert_error(client.post(SEARCH, json={"query": "임기", "top_k": True}, headers=h), 422)
+    assert len(client.post(SEARCH, json={"query": "임기", "top_k": 3.0}, headers=h).json()["results"]) == 3
+    assert_error(
+        client.post(f"/v1/collections/{COLLECTION}/ask", json={"question": "임기", "stream": 0}, headers=h), 422
+    )
     assert_error(client.post(SEARCH, content=b"{not json", headers={**h, "Content-Type": "application/json"}), 422)
     assert_error(
         client.post("/v1/collections/없는것/search", json={"query": "임기"}, headers=h), 404, "IndexNotFoundError"
