@@ -5,7 +5,9 @@ digits, Hangul syllables, ``_`` and ``-``; at most 64), so no client-supplied na
 outside the root. Each open collection is an immutable snapshot — one :class:`Index` object of one
 generation. After an ingest the registry opens the new generation and swaps the snapshot in one
 assignment: a search that started on the old snapshot finishes on it (BM25, vectors and chunks of
-the same generation), a search that starts later sees the new one — never a mix.
+the same generation), a search that starts later sees the new one — never a mix. A generation
+published by another process (``rabbit-rag ingest`` into the same folder) is noticed by the
+manifest's change time and swapped in the same way.
 
 예::
 
@@ -55,7 +57,7 @@ class CollectionRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self._lock = threading.RLock()
-        self._open: dict[str, Index] = {}
+        self._open: dict[str, tuple[Index, int | None]] = {}  # name → (snapshot, manifest stamp)
         self._open_locks: dict[str, threading.Lock] = {}
 
     # -- names and paths ---------------------------------------------------------------------------
@@ -83,21 +85,38 @@ class CollectionRegistry:
         )
 
     # -- open indexes --------------------------------------------------------------------------------
+    def _stamp(self, name: str) -> int | None:
+        """The manifest's change time: a writer publishing a generation rewrites the manifest."""
+        try:
+            return (self.path(name) / MANIFEST_FILE).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
     def get(self, name: str) -> Index:
-        """The shared open index of ``name`` (opened on first use); 404 when it does not exist."""
+        """The shared open snapshot of ``name``; 404 when it does not exist. A generation published by
+        another process (``rabbit-rag ingest`` into the same folder) is picked up here: one ``stat``."""
         name = check_name(name)
-        index = self._open.get(name)
-        if index is not None:
-            return index
+        entry = self._open.get(name)
+        stamp = self._stamp(name)
+        if entry is not None and entry[1] == stamp:
+            return entry[0]
+        if stamp is None:
+            self._open.pop(name, None)
+            raise self._missing(name)
         with self._lock:
             lock = self._open_locks.setdefault(name, threading.Lock())
-        with lock:  # one opener per collection; others wait for its result
-            index = self._open.get(name)
-            if index is None:
-                if not self.exists(name):
-                    raise self._missing(name)
-                index = open_index(self.path(name), embed_device=self.settings.embed_device)
-                self._open[name] = index
+        with lock:  # one opener per collection; the others wait for its snapshot
+            entry = self._open.get(name)
+            if entry is None or entry[1] != self._stamp(name):
+                return self._swap_in(name)
+            return entry[0]
+
+    def _swap_in(self, name: str) -> Index:
+        stamp = self._stamp(name)  # before opening: a later publish makes the next get() reopen
+        index = open_index(self.path(name), embed_device=self.settings.embed_device)
+        if index.embed_model is not None:
+            index.embedder()  # load (cached per process) before the snapshot is visible
+        self._open[name] = (index, stamp)  # one assignment: searches see the old or the new snapshot
         return index
 
     def reload(self, name: str) -> Index | None:
@@ -106,11 +125,10 @@ class CollectionRegistry:
         if not self.exists(name):
             self._open.pop(name, None)
             return None
-        index = open_index(self.path(name), embed_device=self.settings.embed_device)
-        if index.embed_model is not None:
-            index.embedder()  # load (cached per process) before the snapshot is visible
-        self._open[name] = index  # one assignment: searches see the old or the new snapshot
-        return index
+        with self._lock:
+            lock = self._open_locks.setdefault(name, threading.Lock())
+        with lock:
+            return self._swap_in(name)
 
     def is_open(self, name: str) -> bool:
         return name in self._open

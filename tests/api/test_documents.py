@@ -242,3 +242,28 @@ def test_a_zip_that_is_not_a_document_is_415(client, keys) -> None:
         z.writestr("payload.bin", b"\x00" * 100)
     e = assert_error(client.post(DOCS, files=[_file("보고서.docx", buf.getvalue())], headers=keys.h("write")), 415)
     assert "ZIP" in e["message"]
+
+
+def test_deleting_a_busy_collection_is_409(client, keys) -> None:
+    import threading
+
+    release = threading.Event()
+    state = client.app.state.rr
+    job = state.submit(COLLECTION, "test", lambda job: release.wait(10) and None)
+    try:
+        e = assert_error(client.delete(f"/v1/collections/{COLLECTION}", headers=keys.h("admin")), 409, "ConflictError")
+        assert "job" in e["message"]
+        assert client.get(f"/v1/collections/{COLLECTION}", headers=keys.h("read")).json()["jobs_active"] == 1
+    finally:
+        release.set()
+    assert wait_job(client, job.id, keys.h("read"))["status"] == "succeeded"
+    assert client.delete(f"/v1/collections/{COLLECTION}", headers=keys.h("admin")).status_code == 200
+
+
+def test_decomposed_hangul_names_are_the_same_collection(client, keys) -> None:
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", COLLECTION)
+    assert nfd != COLLECTION
+    r = client.get(f"/v1/collections/{nfd}", headers=keys.h("read"))
+    assert r.status_code == 200 and r.json()["name"] == COLLECTION

@@ -89,3 +89,15 @@ def test_searches_during_an_ingest_see_the_old_or_the_new_index(client, keys) ->
     assert new != old
     assert len(during) >= 3, "the ingest finished before searches could overlap it"
     assert all(r in (old, new) for r in during), [r for r in during if r not in (old, new)][:1]
+
+
+def test_a_generation_published_by_another_process_is_picked_up(client, keys, api_root, tmp_path) -> None:
+    from ingest import ingest_paths
+
+    q = {"query": "코알라 펭귄", "top_k": 3, "mode": "bm25"}
+    assert client.post(SEARCH, json=q, headers=keys.h("read")).json()["results"] == []
+    note = tmp_path / "메모.txt"
+    note.write_text("코알라와 펭귄은 동물원의 인기 동물이다.", encoding="utf-8")
+    ingest_paths([note], api_root / COLLECTION, progress=False)  # what `rabbit-rag ingest` does, outside the API
+    hits = client.post(SEARCH, json=q, headers=keys.h("read")).json()["results"]
+    assert hits and hits[0]["source"] == "메모.txt"
