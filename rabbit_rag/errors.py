@@ -83,3 +83,16 @@ class ModelUnavailableError(RabbitRagError):
         self.model = model
         self.reason = reason
         super().__init__(f"model {model!r} cannot be loaded: {reason}")
+
+
+class GeneratorError(RabbitRagError):
+    """The answer generator failed: a language-model server that is down or answers badly, or a local
+    generation that broke off."""
+
+    http_status = 502
+
+
+class GeneratorTimeoutError(GeneratorError):
+    """The language-model server sent nothing within the configured timeout."""
+
+    http_status = 504

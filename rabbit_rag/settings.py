@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "nlpai-lab/KURE-v1"
@@ -55,3 +55,38 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(1.0, ge=0)
+
+    # answers (rabbit-rag ask, the API's ask endpoints)
+    llm: Literal["auto", "transformers", "openai", "extractive"] = Field(
+        "auto",
+        description="auto: the transformers model if it loads, else extractive (said on stderr and in 'generator').",
+    )
+    llm_model: str = Field(DEFAULT_LLM_MODEL, description="Hugging Face id or local folder of the chat model.")
+    llm_device: str | None = Field(None, description="cuda, mps or cpu; default: the best available.")
+    llm_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto",
+        description="auto: bfloat16 on CUDA (float16 where bf16 is unsupported), float16 on MPS, float32 on CPU.",
+    )
+    llm_max_context: int | None = Field(
+        None, ge=256, description="Cap on prompt + answer tokens (default: the model's own maximum length)."
+    )
+    max_new_tokens: int = Field(512, ge=1, le=32768, description="Answer budget in model tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy decoding (deterministic).")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling, used only when temperature > 0.")
+    openai_base_url: str = Field(
+        "http://localhost:8000/v1", description="OpenAI-compatible server, up to /v1 (vLLM, llama.cpp, Ollama)."
+    )
+    openai_model: str | None = Field(None, description="Model name the server knows (default: llm_model).")
+    openai_api_key: SecretStr | None = Field(None, description="Sent as 'Authorization: Bearer ...' when set.")
+    openai_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the server's next bytes (first token included) before failing."
+    )
+    openai_connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    openai_max_context: int = Field(
+        8192, ge=256, description="Context length of the served model (prompt + answer), for fitting sources."
+    )
+    max_question_chars: int = Field(2000, ge=1, le=100_000, description="Longer questions are refused.")
+    ask_top_k: int = Field(5, ge=1, le=100, description="Passages retrieved and numbered as sources for an answer.")
+    ask_mode: Literal["hybrid", "bm25", "dense"] = Field(
+        "hybrid", description="Retrieval for answers (hybrid = BM25 alone on an index without vectors)."
+    )

@@ -27,6 +27,35 @@ def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"))
 
 
+#: What the scripted tiny Llama writes after any prompt (then <|eot_id|>).
+LLAMA_SCRIPT = "국회의원의 임기는 4년으로 한다 [1]."
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama 3-style chat model folder that greedily writes :data:`LLAMA_SCRIPT` then ``<|eot_id|>``."""
+    from tests.tiny_models import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "scripted", script=LLAMA_SCRIPT)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_endless(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama that writes :data:`LLAMA_SCRIPT` over and over and never ends its turn (long context)."""
+    from tests.tiny_models import build_tiny_llama
+
+    folder = tmp_path_factory.mktemp("tiny-llama") / "endless"
+    return build_tiny_llama(folder, script=LLAMA_SCRIPT, loop=True, max_positions=1_000_000)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_random(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama with a 2048-token context (for prompt budgets)."""
+    from tests.tiny_models import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "random", max_positions=2048)
+
+
 @pytest.fixture(scope="session")
 def sample_index_ro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BM25-only index of ``samples/``, built once per session. Do not write to it."""

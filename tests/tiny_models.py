@@ -3,6 +3,7 @@ nothing is downloaded."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 KOREAN_SENTENCES = [
@@ -72,3 +73,121 @@ def build_tiny_sentence_transformer(folder: Path, extra_text: str = "", dim: int
     out = folder / "st"
     model.save(str(out))
     return out
+
+
+# --- a tiny Llama 3-style chat model --------------------------------------------------------------
+
+LLAMA3_SPECIAL_TOKENS = [
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+]
+
+# The Llama 3 chat template, minus the date lines of Llama 3.1+: headers, content, <|eot_id|> per turn.
+LLAMA3_CHAT_TEMPLATE = (
+    "{{- bos_token }}"
+    "{%- for message in messages %}"
+    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}"
+)
+
+
+def build_llama3_tokenizer(folder: Path, extra_text: str = "", vocab_size: int = 1200):
+    """A byte-level BPE tokenizer (like Llama 3's) trained on a few Korean sentences, carrying the Llama 3
+    special tokens and chat template. ``eos_token`` is ``<|end_of_text|>`` on purpose: a backend must find
+    the end-of-turn token ``<|eot_id|>`` from the template, as with the real Llama 3.2 base configs."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=LLAMA3_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    corpus = [*KOREAN_SENTENCES, *[line for line in extra_text.splitlines() if line.strip()]]
+    tok.train_from_iterator(corpus * 3, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|begin_of_text|>",
+        eos_token="<|end_of_text|>",
+        additional_special_tokens=["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+        model_max_length=1_000_000_000_000_000_019_884_624_838_656,  # "unknown", as many hub tokenizers say
+    )
+    fast.chat_template = LLAMA3_CHAT_TEMPLATE
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fast.save_pretrained(folder)
+    return fast
+
+
+def build_tiny_llama(
+    folder: Path,
+    script: str | None = None,
+    loop: bool = False,
+    hidden: int = 128,
+    layers: int = 2,
+    max_positions: int = 4096,
+    seed: int = 0,
+    extra_text: str = "",
+) -> Path:
+    """A tiny random ``LlamaForCausalLM`` with a Llama 3 tokenizer, saved to ``folder``.
+
+    With ``script``, the weights are set so that greedy decoding after the chat template's generation
+    prompt writes ``script`` and then ``<|eot_id|>`` (with ``loop=True``: writes it over and over, never
+    stopping by itself). How: the attention and MLP outputs are zeroed, so each position's final hidden
+    state is its own token's (normalized) embedding, and the output matrix maps each token of the
+    script to the next one — a bigram model in Llama form. The real ``generate`` loop, KV cache, chat
+    template and stop tokens all run unchanged.
+    """
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    folder = Path(folder)
+    tokenizer = build_llama3_tokenizer(folder, extra_text=extra_text + "\n" + (script or ""))
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False,
+    )  # fmt: skip
+    model = LlamaForCausalLM(config).eval()
+    if script is not None:
+        _script_bigrams(model, tokenizer, script, loop)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, do_sample=False
+    )
+    model.save_pretrained(folder)
+    return folder
+
+
+def _script_bigrams(model, tokenizer, script: str, loop: bool) -> None:
+    import torch
+
+    eot = tokenizer.convert_tokens_to_ids("<|eot_id|>")
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "질문"}], add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+    ids = tokenizer.encode(script, add_special_tokens=False)
+    chain = [prompt[-1], *ids] + ([ids[0]] if loop else [eot, ids[0]])
+    succ: dict[int, int] = {}
+    for a, b in itertools.pairwise(chain):
+        if succ.setdefault(a, b) != b:
+            raise ValueError(f"script {script!r}: token {tokenizer.convert_ids_to_tokens(a)!r} has two successors")
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.norm.weight.fill_(1.0)
+        emb = model.model.embed_tokens.weight
+        normed = emb / emb.pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
+        head = model.lm_head.weight
+        head.zero_()
+        for a, b in succ.items():
+            head[b] += 4.0 * normed[a] / normed.shape[1]

@@ -14,7 +14,8 @@ app = typer.Typer(
         "Korean retrieval-augmented generation: Kiwi BM25 + dense search, answers with character-level citations.\n\n"
         "Quick start:\n\n"
         "  rabbit-rag ingest samples --index indexes/sample --embed-model none\n\n"
-        '  rabbit-rag search "대통령 임기는 몇 년이야?" --index indexes/sample'
+        '  rabbit-rag search "대통령 임기는 몇 년이야?" --index indexes/sample\n\n'
+        '  rabbit-rag ask "국회의원 임기는?" --index indexes/sample'
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -27,13 +28,17 @@ app.add_typer(eval_app, name="eval")
 
 def _register() -> None:
     # Importing a command module registers its commands on ``app`` / ``eval_app``.
-    from rabbit_rag.cli import eval_cmd, ingest_cmd, search_cmd  # noqa: F401
+    from rabbit_rag.cli import ask_cmd, eval_answers_cmd, eval_cmd, ingest_cmd, search_cmd  # noqa: F401
 
 
 def main() -> None:
     """Console-script entry point."""
     _register()
-    app()
+    # Under `python -m rabbit_rag.cli.app` this file runs as __main__, while the command modules register
+    # on the imported rabbit_rag.cli.app: run that app, not this module's copy.
+    from rabbit_rag.cli.app import app as registered
+
+    registered()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""``rabbit-rag eval answers``."""
+
+from __future__ import annotations
+
+import typer
+
+from rabbit_rag.cli.app import eval_app
+from rabbit_rag.cli.common import cli_errors, print_json, settings
+
+
+@eval_app.command("answers")
+def eval_answers(
+    dataset: str = typer.Option(..., "--dataset", help="korquad:PATH to KorQuAD_v1.0_dev.json (or train)."),
+    llm: str | None = typer.Option(
+        None, "--llm", help="auto, transformers, openai or extractive (default: RABBIT_RAG_LLM, else auto)."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Chat model id or folder, or the served model name."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    k: int = typer.Option(5, "-k", "--top-k", min=1, max=100, help="Passages retrieved as sources per question."),
+    mode: str = typer.Option("hybrid", "--mode", "-m", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."),
+    embed_model: str | None = typer.Option(
+        None, "--embed-model", help="Embedding model for dense/hybrid, or 'none' (default: RABBIT_RAG_EMBED_MODEL)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Measure answers on KorQuAD 1.0: exact match and F1 (KorQuAD normalization), citations that
+    point into the gold paragraph, and the not-found rate.
+
+    Every paragraph goes into a temporary index and every question is answered from the whole
+    collection, so retrieval errors count too.
+
+    Example:
+
+      rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none --json
+    """
+    from rabbit_rag.evaluation.answers import evaluate_answers
+    from rabbit_rag.evaluation.korquad import parse_dataset
+
+    s = settings()
+    with cli_errors(as_json):
+        path = parse_dataset(dataset)
+        result = evaluate_answers(
+            path, llm or s.llm, k=k, mode=mode, embed_model=embed_model, model=model, settings=s, limit=limit
+        )
+    if as_json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>26}: {value}")

@@ -1,0 +1,151 @@
+"""KorQuAD 1.0 as an end-to-end answer benchmark: retrieve from all paragraphs, answer, cite.
+
+Each KorQuAD paragraph is a document of a temporary index; every question is asked through the
+:class:`~rabbit_rag.engine.Engine` (retrieval over the whole collection, not the gold paragraph),
+and the answer is scored:
+
+- ``exact_match`` / ``f1``: KorQuAD's official normalization and character F1 of the answer text
+  without its ``[n]`` markers (a "not found" answer scores 0);
+- ``contains_answer``: the normalized gold answer appears in the answer (fairer to sentence answers);
+- ``citation_in_gold``: a citation points into the gold paragraph; ``citation_precision``: the share
+  of all citations that do; ``quote_covers_answer``: a cited quote spans the gold answer's characters;
+- ``not_found_rate``: answers that say the documents do not hold the answer (KorQuAD questions all
+  have one, so this is a miss rate);
+- ``retrieval_recall@k``: the gold paragraph is among the sources.
+
+예::
+
+    rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none --json
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from rabbit_rag.errors import GeneratorError
+from rabbit_rag.evaluation.answer_metrics import contains_answer, exact_match, f1_score
+from rabbit_rag.evaluation.korquad import PARAGRAPH_CHUNK_TOKENS, Question, load_korquad, parse_dataset
+from rabbit_rag.generators.base import Generator
+from rabbit_rag.prompts import strip_markers
+from rabbit_rag.settings import Settings
+
+#: Stop when this many answers in a row fail to generate (a server that is down).
+MAX_FAILURES_IN_A_ROW = 3
+
+
+def evaluate_answers(
+    dataset: str | Path,
+    generator: Generator | str = "extractive",
+    *,
+    k: int = 5,
+    mode: str = "hybrid",
+    embed_model: str | None = None,
+    model: str | None = None,
+    settings: Settings | None = None,
+    limit: int | None = None,
+    progress: bool | None = None,
+    index_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Build a paragraph index of KorQuAD (or reuse ``index_dir``) and score answers to its questions."""
+    from ingest.pipeline import ingest_documents
+    from rabbit_rag.engine import Engine
+    from rabbit_rag.index.store import open_index
+    from rabbit_rag.retrievers import make_retriever
+
+    path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)
+    settings = settings or Settings()
+    docs, questions = load_korquad(path, "paragraph")
+    if limit is not None:
+        questions = questions[:limit]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp:
+        where = Path(index_dir) if index_dir else Path(tmp) / "index"
+        ingest_documents(
+            docs, where, embed_model=embed_model, settings=settings, progress=progress, total=len(docs),
+            chunk_tokens=PARAGRAPH_CHUNK_TOKENS,
+        )  # fmt: skip
+        build_s = time.perf_counter() - t0
+        index = open_index(where)
+        try:
+            if isinstance(generator, str):
+                from rabbit_rag.generators.factory import generator_from_settings
+
+                embedder = index.embedder() if index.dense_unavailable_reason() is None else None
+                generator = generator_from_settings(settings, generator, model=model, embedder=embedder)
+            engine = Engine(make_retriever(index, mode), generator, k=k, max_question_chars=settings.max_question_chars)
+            doc_id_of = {d.source: d.doc_id for d in index.documents()}
+            gold_doc = {doc.uri: doc_id_of[doc.source] for doc in docs}
+            result = _score(engine, questions, gold_doc, progress)
+        finally:
+            index.store.close()
+    result.update(
+        {
+            "dataset": path.name,
+            "generator": engine.generator.name,
+            "mode": engine.retriever.name,
+            "k": k,
+            "n_documents": len(docs),
+            "index_seconds": round(build_s, 2),
+        }
+    )
+    return result
+
+
+def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], progress: bool | None) -> dict[str, Any]:
+    sums: dict[str, float] = dict.fromkeys(
+        ("exact_match", "f1", "contains_answer", "citation_in_gold", "quote_covers_answer", "not_found", "recall"), 0.0
+    )
+    n_citations = n_citations_gold = n_errors = failures_in_a_row = 0
+    latencies: list[float] = []
+    for q in _progress(questions, progress):
+        gold = gold_doc[q.doc_uri]
+        try:
+            answer = engine.ask(q.question)
+        except GeneratorError:
+            n_errors += 1
+            failures_in_a_row += 1
+            if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                raise
+            continue
+        failures_in_a_row = 0
+        latencies.append(answer.timings.get("total_ms", 0.0))
+        prediction = "" if answer.not_found else strip_markers(answer.text)
+        sums["exact_match"] += exact_match(prediction, q.answer)
+        sums["f1"] += f1_score(prediction, q.answer)
+        sums["contains_answer"] += contains_answer(prediction, q.answer)
+        sums["not_found"] += answer.not_found
+        sums["recall"] += any(s.chunk.doc_id == gold for s in answer.sources)
+        in_gold = [c for c in answer.citations if c.doc_id == gold]
+        n_citations += len(answer.citations)
+        n_citations_gold += len(in_gold)
+        sums["citation_in_gold"] += bool(in_gold)
+        sums["quote_covers_answer"] += any(c.start <= q.start and q.end <= c.end for c in in_gold)
+    n = max(len(questions), 1)
+    return {
+        "n_questions": len(questions),
+        "exact_match": round(sums["exact_match"] / n, 4),
+        "f1": round(sums["f1"] / n, 4),
+        "contains_answer": round(sums["contains_answer"] / n, 4),
+        "citation_in_gold": round(sums["citation_in_gold"] / n, 4),
+        "citation_precision": round(n_citations_gold / n_citations, 4) if n_citations else 0.0,
+        "quote_covers_answer": round(sums["quote_covers_answer"] / n, 4),
+        "not_found_rate": round(sums["not_found"] / n, 4),
+        f"retrieval_recall@{engine.k}": round(sums["recall"] / n, 4),
+        "errors": n_errors,
+        "ms_per_question_p50": round(statistics.median(latencies), 2) if latencies else None,
+        "ms_per_question_mean": round(statistics.fmean(latencies), 2) if latencies else None,
+    }
+
+
+def _progress(questions: list[Question], progress: bool | None) -> Iterator[Question]:
+    yield from tqdm(
+        questions, desc="answers", unit="q", file=sys.stderr, disable=None if progress is None else not progress
+    )
