@@ -67,7 +67,9 @@ _ANSWER_TAIL = re.compile(r"\n\s*(?:Refined\s+)?(?:Answer|답변?)\s*[:：]?\s*$
 _SOURCE_LABEL = re.compile(r"^Source (\d+):[ \t]*\n?", re.M)
 
 
-def _resolve(backend: Generator | ChatModel | str, options: dict[str, Any]) -> tuple[Generator | None, ChatModel | None]:
+def _resolve(
+    backend: Generator | ChatModel | str, options: dict[str, Any]
+) -> tuple[Generator | None, ChatModel | None]:
     """The generator or chat model behind ``backend`` (a name goes through ``make_generator``)."""
     if isinstance(backend, str):
         from rabbit_rag.generators.factory import make_generator

@@ -127,7 +127,9 @@ class RabbitQueryEngine(BaseQueryEngine):
         if self.streaming:
             return self._stream(query_bundle.query_str)
         answer = self.engine.ask(query_bundle.query_str, k=self.k)
-        return Response(response=answer.text, source_nodes=hits_to_nodes(answer.sources), metadata=answer_metadata(answer))
+        return Response(
+            response=answer.text, source_nodes=hits_to_nodes(answer.sources), metadata=answer_metadata(answer)
+        )
 
     async def _aquery(self, query_bundle: QueryBundle) -> RESPONSE_TYPE:
         return self._query(query_bundle)

@@ -143,10 +143,7 @@ class LlamaIndexRetriever:
     def retrieve(self, query: str, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
         query = check_query(query, k)
         n = k if filters is None else max(k * self.overfetch, 20)
-        if isinstance(self.source, BaseIndex):
-            retriever = self.source.as_retriever(similarity_top_k=n)
-        else:
-            retriever = self.source
+        retriever = self.source.as_retriever(similarity_top_k=n) if isinstance(self.source, BaseIndex) else self.source
         out: list[ScoredChunk] = []
         for nws in retriever.retrieve(query):
             chunk = node_to_chunk(nws.node)

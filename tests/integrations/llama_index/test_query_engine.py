@@ -56,9 +56,7 @@ def test_query_engine_response(sample_index_ro: Path) -> None:
     assert len(r.source_nodes) == 4
     assert r.source_nodes[0].node.metadata["chunk_id"] == r.metadata["citations"][0]["chunk_id"]
     check_citations(r, open_index(sample_index_ro).document_text)
-    assert [n.node.node_id for n in qe.retrieve(QueryBundle(QUESTION))] == [
-        n.node.node_id for n in r.source_nodes
-    ]
+    assert [n.node.node_id for n in qe.retrieve(QueryBundle(QUESTION))] == [n.node.node_id for n in r.source_nodes]
 
 
 def test_query_engine_streaming(sample_index_ro: Path) -> None:
@@ -145,7 +143,9 @@ def test_documents_never_in_our_index(tiny_embedder) -> None:
     embed = RabbitEmbedding(tiny_embedder)
     nodes = IngestionPipeline(transformations=[KiwiSentenceSplitter(max_tokens=128), embed]).run(documents=docs)
     store = SimpleVectorStore()
-    vindex = VectorStoreIndex(nodes, embed_model=embed, storage_context=StorageContext.from_defaults(vector_store=store))
+    vindex = VectorStoreIndex(
+        nodes, embed_model=embed, storage_context=StorageContext.from_defaults(vector_store=store)
+    )
     # The tiny embedding model is random, so its ranking means nothing: retrieve every node and let
     # the extractive answerer find the sentence; what is checked is the path and the offsets.
     qe = RabbitQueryEngine.from_retriever(vindex, "extractive", k=len(nodes))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.ingestion import IngestionPipeline
@@ -40,7 +42,7 @@ def test_constitution_offsets(max_tokens: int) -> None:
     assert starts == sorted(starts)
     assert doc.text[: starts[0]].strip() == ""
     assert doc.text[max(n.end_char_idx for n in nodes) :].strip() == ""
-    for a, b in zip(nodes, nodes[1:], strict=False):
+    for a, b in itertools.pairwise(nodes):
         assert doc.text[a.end_char_idx : b.start_char_idx].strip() == ""  # no text skipped between chunks
     # parent metadata and the source relationship are llama-index's usual ones
     assert all(n.metadata["source"] == "constitution.txt" and n.ref_doc_id == doc.doc_id for n in nodes)
@@ -85,7 +87,9 @@ def test_raw_crlf_text_offsets() -> None:
 
 def test_split_text_and_sections() -> None:
     sp = KiwiSentenceSplitter(max_tokens=32)
-    pieces = sp.split_text("대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.")
+    pieces = sp.split_text(
+        "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
+    )
     assert pieces and all(p.strip() for p in pieces)
     assert sp.split_text("   ") == []
     assert sp.split_texts(["대한민국은 민주공화국이다.", "", "국회의원의 임기는 4년으로 한다."]) == [
