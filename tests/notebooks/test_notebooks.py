@@ -96,3 +96,39 @@ def test_01_quickstart(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPat
     assert "<mark" in text and "constitution.txt" in text  # highlighted quotes with their source
     assert "대법원장의 임기는 6년" in text  # the follow-up question was understood
     assert "제공된 문서에서 답을 찾을 수 없습니다." in text
+
+
+def test_02_retrieval_eval(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RABBIT_RAG_KORQUAD", raising=False)
+    nb = run_notebook("02_retrieval_eval.ipynb", kernel_env, monkeypatch)
+    text = outputs(nb)
+    korquad = ROOT.parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
+    if korquad.is_file():
+        assert "KorQuAD 1.0 dev: 40 articles" in text and "300 questions" in text
+    else:
+        assert "KorQuAD is not here" in text
+    for mode in ("bm25", "dense", "hybrid"):
+        assert f"{mode:>6}: recall@1" in text
+    assert "TINY RANDOM" in text or "embedding model: " in text  # says which embeddings it measured
+    assert images(nb) == 1  # the recall@k plot
+
+
+def test_02_without_korquad(
+    kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the data set the notebook says where to put it and still runs, on the toy set."""
+    monkeypatch.setenv("RABBIT_RAG_KORQUAD", str(tmp_path / "missing.json"))
+    nb = run_notebook("02_retrieval_eval.ipynb", kernel_env, monkeypatch)
+    text = outputs(nb)
+    assert "KorQuAD is not here" in text and "missing.json" in text and "korquad.github.io" in text
+    assert "toy set (constitution): 1 articles" in text and "10 questions" in text
+    assert images(nb) == 1
+
+
+def test_03_llama_index(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    text = outputs(run_notebook("03_llama_index.ipynb", kernel_env, monkeypatch))
+    assert "offsets hold for every node" in text
+    assert "국회의원의 임기는 4년으로 한다." in text  # RetrieverQueryEngine + RabbitLLM
+    assert "헌법재판소 재판관의 임기는 6년" in text and "<mark>" in text  # RabbitQueryEngine citations
+    assert "대법원장의 임기는 6년" in text  # streaming
+    assert "sources found by:" in text and "'dense'" in text  # the llama-index vector store took part

@@ -16,7 +16,7 @@ for documents without pages.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +52,14 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
-def chunk_to_node(
-    chunk: Chunk, scores: Mapping[str, float] | None = None, embedding: list[float] | None = None
-) -> TextNode:
-    """A llama-index ``TextNode`` for ``chunk``; ``scores`` (per-retriever scores) become
-    ``<name>_score`` metadata, hidden from the model and from embedding."""
+def chunk_to_node(chunk: Chunk, embedding: list[float] | None = None) -> TextNode:
+    """A llama-index ``TextNode`` for ``chunk``.
+
+    The node is the same whichever retriever found it (per-retriever scores are not put in its
+    metadata), so llama-index recognises one chunk found by two retrievers as one node — its
+    ``QueryFusionRetriever`` deduplicates by the node's text and metadata.
+    """
     meta = chunk_metadata(chunk)
-    score_keys = []
-    for name, value in (scores or {}).items():
-        meta[f"{name}_score"] = float(value)
-        score_keys.append(f"{name}_score")
     return TextNode(
         id_=node_id_for(chunk),
         text=chunk.text,
@@ -71,10 +69,8 @@ def chunk_to_node(
         embedding=embedding,
         # the vectors are of the passage alone, like the index's own
         excluded_embed_metadata_keys=list(meta),
-        excluded_llm_metadata_keys=[k for k in meta if k in LLM_HIDDEN_KEYS] + score_keys,
-        relationships={
-            NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id, metadata={"source": chunk.source})
-        },
+        excluded_llm_metadata_keys=[k for k in meta if k in LLM_HIDDEN_KEYS],
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id, metadata={"source": chunk.source})},
     )
 
 

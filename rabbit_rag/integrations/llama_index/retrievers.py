@@ -42,8 +42,8 @@ def _open(index: Index | str | Path) -> Index:
 
 
 def hits_to_nodes(hits: Sequence[ScoredChunk]) -> list[NodeWithScore]:
-    """Our hits as llama-index ``NodeWithScore`` (best first)."""
-    return [NodeWithScore(node=chunk_to_node(h.chunk, h.scores), score=float(h.score)) for h in hits]
+    """Our hits as llama-index ``NodeWithScore`` (best first; the fused score as ``score``)."""
+    return [NodeWithScore(node=chunk_to_node(h.chunk), score=float(h.score)) for h in hits]
 
 
 class RabbitRetriever(BaseRetriever):

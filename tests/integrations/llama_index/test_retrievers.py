@@ -42,7 +42,7 @@ def test_bm25_nodes_carry_our_metadata_and_offsets(sample_index_ro: Path) -> Non
         assert h.node.ref_doc_id == m["doc_id"]
         # the model reads the source, not ids and offsets; the vectors are of the passage alone
         llm_view = h.node.get_content(metadata_mode=MetadataMode.LLM)
-        assert "source: " in llm_view and "chunk_id" not in llm_view and "bm25_score" not in llm_view
+        assert "source: " in llm_view and "chunk_id" not in llm_view and "start: " not in llm_view
         assert h.node.get_content(metadata_mode=MetadataMode.EMBED) == h.node.text
 
 
@@ -61,10 +61,14 @@ def test_hybrid_falls_back_to_bm25_without_vectors(sample_index_ro: Path, capsys
 
 
 def test_hybrid_over_index_vectors(dense_sample_index: Path) -> None:
-    hits = RabbitRetriever.from_index(dense_sample_index, mode="hybrid", k=5).retrieve(QUESTION)
-    assert len(hits) == 5
-    fused = [h for h in hits if "bm25_score" in h.node.metadata and "dense_score" in h.node.metadata]
-    assert fused, "some hits are found by both sides"
+    from rabbit_rag.retrievers import make_retriever
+
+    index = open_index(dense_sample_index)
+    hits = RabbitRetriever.from_index(index, mode="hybrid", k=5).retrieve(QUESTION)
+    ours = make_retriever(index, "hybrid").retrieve(QUESTION, 5)
+    assert [h.node.metadata["chunk_id"] for h in hits] == [h.chunk.chunk_id for h in ours]
+    assert [h.score for h in hits] == pytest.approx([h.score for h in ours])
+    assert any(len(h.scores) == 2 for h in ours), "some hits are found by both sides"
 
 
 def test_chunk_node_round_trip(sample_index_ro: Path) -> None:
@@ -125,6 +129,22 @@ def test_query_fusion_of_bm25_and_a_llama_index_vector_store(dense_sample_index:
     assert fused_ids <= bm25_ids | dense_ids
     assert fused_ids & bm25_ids and fused_ids & dense_ids
     assert "국회의원의 임기는 4년" in hits[0].node.text  # BM25's best is still first after fusion
+    assert len({h.node.node_id for h in hits}) == len(hits)
+
+
+def test_query_fusion_merges_a_chunk_found_by_both(dense_sample_index: Path) -> None:
+    """One chunk found by BM25 and by the vector store is one node to llama-index (same id, text and
+    metadata), so reciprocal-rank fusion adds its two scores instead of listing it twice."""
+    query = "제42조 국회의원의 임기는 4년으로 한다."  # a chunk's own text: first for both retrievers
+    bm25 = RabbitRetriever.bm25(dense_sample_index, k=5)
+    dense = vector_index(dense_sample_index).as_retriever(similarity_top_k=5)
+    assert bm25.retrieve(query)[0].node.node_id == dense.retrieve(query)[0].node.node_id
+    fusion = QueryFusionRetriever(
+        [bm25, dense], llm=RabbitLLM("extractive"), num_queries=1, mode="reciprocal_rerank", use_async=False
+    )
+    hits = fusion.retrieve(query)
+    assert hits[0].node.text == query and hits[0].score == pytest.approx(2 / 60)
+    assert [h.node.text for h in hits].count(query) == 1
     for h in hits:  # every hit, from either side, traces back to the exact characters
         m = h.node.metadata
         assert open_index(dense_sample_index).document_text(m["doc_id"])[m["start"] : m["end"]] == h.node.text
