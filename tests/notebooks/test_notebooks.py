@@ -113,9 +113,7 @@ def test_02_retrieval_eval(kernel_env: dict[str, str], monkeypatch: pytest.Monke
     assert images(nb) == 1  # the recall@k plot
 
 
-def test_02_without_korquad(
-    kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_02_without_korquad(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Without the data set the notebook says where to put it and still runs, on the toy set."""
     monkeypatch.setenv("RABBIT_RAG_KORQUAD", str(tmp_path / "missing.json"))
     nb = run_notebook("02_retrieval_eval.ipynb", kernel_env, monkeypatch)

@@ -70,7 +70,9 @@ def chunk_to_node(chunk: Chunk, embedding: list[float] | None = None) -> TextNod
         # the vectors are of the passage alone, like the index's own
         excluded_embed_metadata_keys=list(meta),
         excluded_llm_metadata_keys=[k for k in meta if k in LLM_HIDDEN_KEYS],
-        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id, metadata={"source": chunk.source})},
+        relationships={
+            NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id, metadata={"source": chunk.source})
+        },
     )
 
 
