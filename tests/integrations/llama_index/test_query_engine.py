@@ -68,6 +68,9 @@ def test_query_engine_streaming(sample_index_ro: Path) -> None:
     assert text == "국회의원의 임기는 4년으로 한다. [1]"
     assert r.metadata["citations"][0]["quote"] == "제42조 국회의원의 임기는 4년으로 한다."
     assert r.metadata["timings"]["retrieve_ms"] >= 0
+    # llama-index's own helpers over the stream
+    again = qe.query(QUESTION).get_response()
+    assert isinstance(again, Response) and str(again) == text and again.metadata["citations"]
 
 
 def test_query_engine_with_a_chat_model(sample_index_ro: Path, tiny_llama: Path) -> None:
