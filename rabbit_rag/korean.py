@@ -201,6 +201,8 @@ _LINE_START_BREAK = re.compile(
 )
 # ...and a line that ends like this ends its sentence.
 _LINE_END_BREAK = re.compile(r"[.?!。…:;」』\"'”’)\]]\s*$")
+# ...and a short line that is a chapter-level heading (제2장 예산, 제3관 행정각부, 부칙) stands alone.
+_HEADING_LINE = re.compile(r"[ \t]*(?:제\s*\d+\s*[장절관편]|부\s*칙)(?:[ \t<(][^\n]{0,40})?[ \t]*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 MAX_SEGMENT_CHARS = 4000
 
@@ -237,7 +239,7 @@ def segment_spans(text: str, breaks: Sequence[int] = ()) -> list[tuple[int, int]
     """Cut ``text`` into spans that no sentence may cross.
 
     Boundaries: blank lines, a line break before a structural line start (``제70조``, ``②``, bullets)
-    or after a sentence-final mark, the extra offsets in ``breaks`` (pages, sections), and at most
+    or after a sentence-final mark or a chapter heading line (``제2장 예산``), the extra offsets in ``breaks`` (pages, sections), and at most
     :data:`MAX_SEGMENT_CHARS` per span (cut at whitespace). Spans carry no surrounding whitespace.
     """
     cuts = {0, len(text)}
@@ -249,7 +251,11 @@ def segment_spans(text: str, breaks: Sequence[int] = ()) -> list[tuple[int, int]
     while pos != -1:
         nxt = pos + 1
         line_start = text.rfind("\n", 0, pos) + 1
-        if _LINE_END_BREAK.search(text, line_start, pos) or _LINE_START_BREAK.match(text, nxt):
+        if (
+            _LINE_END_BREAK.search(text, line_start, pos)
+            or _LINE_START_BREAK.match(text, nxt)
+            or _HEADING_LINE.fullmatch(text, line_start, pos)
+        ):
             cuts.add(nxt)
         pos = text.find("\n", nxt)
     spans: list[tuple[int, int]] = []

@@ -23,3 +23,4 @@ python -m pip install --quiet -e ".[dev]"
 # No model hub needed: BM25-only index (add --embed-model nlpai-lab/KURE-v1 where the hub or a cache is available).
 rabbit-rag ingest samples --index indexes/sample --embed-model none
 rabbit-rag search "대통령 임기는 몇 년이야?" --index indexes/sample -k 3
+rabbit-rag ask "국회의원 임기는?" --index indexes/sample --llm extractive

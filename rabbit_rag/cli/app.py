@@ -42,8 +42,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # `python -m rabbit_rag.cli.app`: this file runs as `__main__`, a second module object; the command
-    # modules register on `rabbit_rag.cli.app`, so run that one.
-    from rabbit_rag.cli.app import main as _main
-
-    _main()
+    main()
