@@ -22,7 +22,6 @@ from rabbit_rag.settings import Settings
 if TYPE_CHECKING:
     from rabbit_rag.engine import Engine
     from rabbit_rag.generators.base import Generator
-
     from rabbit_rag.index.store import Index
 
 
@@ -51,7 +50,6 @@ class AnswerEngines:
 
     def engine(self, name: str, index: Index, mode: str | None = None) -> Engine:
         from rabbit_rag.engine import Engine
-
         from rabbit_rag.retrievers import make_retriever
 
         s = self.settings
