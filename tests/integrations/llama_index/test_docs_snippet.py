@@ -1,4 +1,4 @@
-"""The llama-index snippet of ``docs/llama_index.md`` runs exactly as printed and prints what the page says."""
+"""The llama-index snippet of ``README.md`` and ``docs/llama_index.md`` runs exactly as printed and prints what the page says."""
 
 from __future__ import annotations
 
@@ -9,17 +9,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SAMPLES
 
 DOC = ROOT / "docs" / "llama_index.md"
+README = ROOT / "README.md"
 
 
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"^```{lang}\n(.*?)^```", DOC.read_text(encoding="utf-8"), flags=re.S | re.M)
+def blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def test_snippet_runs_as_printed(tmp_path: Path) -> None:
-    snippet, expected = blocks("python")[0], blocks("text")[0]
+def readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## llama-index")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_shows_the_same_snippet() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert blocks(readme_section(), "python")[0] == blocks(doc, "python")[0]
+    assert blocks(readme_section(), "text")[0] == blocks(doc, "text")[0]
+
+
+@pytest.mark.parametrize("page", ["README", "docs"])
+def test_snippet_runs_as_printed(tmp_path: Path, page: str) -> None:
+    text = readme_section() if page == "README" else DOC.read_text(encoding="utf-8")
+    snippet, expected = blocks(text, "python")[0], blocks(text, "text")[0]
     # a checkout's root: the bundled samples and nothing else
     shutil.copytree(SAMPLES, tmp_path / "samples")
     env = {
