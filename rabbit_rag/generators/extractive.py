@@ -6,6 +6,8 @@ Every Kiwi sentence of the retrieved chunks is scored against the question:
   such as 무엇/몇/언제) that the sentence contains, each weighted by its rarity among the candidate
   sentences (``log(1 + N/df)``), so ``국회의원`` outweighs ``임기`` when every sentence is about 임기;
 - semantic (when an embedder is given): cosine similarity of question and sentence embeddings;
+- surface: the share of the question's character bigrams (particles included) the sentence repeats,
+  so the sentence phrased like the question wins among those with the same words;
 - a small bonus for the chunk's retrieval rank, to break ties.
 
 The best sentence (and a second one when it covers question words the first misses) becomes the
@@ -87,6 +89,14 @@ def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     return 0.7 if len(parts) >= 2 and parts <= terms else 0.0
 
 
+_WORD_CHARS = re.compile(r"[^\W_]+")
+
+
+def _char_bigrams(text: str) -> frozenset[str]:
+    """Character bigrams inside words (spaces and punctuation break them)."""
+    return frozenset(w[i : i + 2] for w in _WORD_CHARS.findall(text) for i in range(len(w) - 1))
+
+
 def clean_sentence(text: str) -> str:
     """The sentence without a leading article or item number (kept when nothing else would remain).
 
@@ -109,6 +119,8 @@ class ExtractiveGenerator:
         semantic_weight: float = 0.3,
         density_weight: float = 0.1,
         rank_weight: float = 0.1,
+        surface_weight: float = 0.3,
+        absent_weight: float = 0.5,
         fallback_reason: str | None = None,
     ) -> None:
         self.embedder = embedder
@@ -118,6 +130,8 @@ class ExtractiveGenerator:
         self.semantic_weight = semantic_weight
         self.density_weight = density_weight
         self.rank_weight = rank_weight
+        self.surface_weight = surface_weight
+        self.absent_weight = absent_weight
         self.fallback_reason = fallback_reason
 
     @property
@@ -143,10 +157,11 @@ class ExtractiveGenerator:
         df = {t: sum(1 for cr in credit if t in cr) for t in weights}
         idf = {t: math.log(1 + n_sent / d) for t, d in df.items() if d}
         # A word no candidate has (often a paraphrase: 정수 for 수) still counts against every sentence.
-        absent = 0.5 * float(np.median(list(idf.values()))) if idf else 1.0
+        absent = self.absent_weight * float(np.median(list(idf.values()))) if idf else 1.0
         w = {t: weights[t] * idf.get(t, absent) for t in weights}
         total = sum(w.values()) or 1.0
         semantic = self._semantic(question, history, [r[3] for r in raw])
+        q_grams = _char_bigrams(question)
         picks = []
         for i, (n, a, b, text, terms) in enumerate(raw):
             got = credit[i]
@@ -154,6 +169,10 @@ class ExtractiveGenerator:
             # a little density: of two sentences that both cover the question, the one that says little
             # else is the direct answer (국회의원의 임기는 4년 vs a long transitional rule that mentions it)
             score = coverage + self.density_weight * len(got) / len(terms)
+            # the question's own wording, particles included: "대통령의 임기는" is said by the article that
+            # defines the term, "대통령의 임기가 만료되는" by one about something else
+            if q_grams:
+                score += self.surface_weight * len(q_grams & _char_bigrams(text)) / len(q_grams)
             sem = None if semantic is None else float(semantic[i])
             if sem is not None:
                 score = (1 - self.semantic_weight) * score + self.semantic_weight * max(sem, 0.0)

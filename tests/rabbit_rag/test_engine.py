@@ -124,8 +124,8 @@ def test_closing_the_engine_stream_stops_generation(index, tiny_llama_endless: P
 
 
 def test_constitution_questions(engine: Engine, index) -> None:
-    """The 16 shared constitution questions: ≥ 14 answers contain the expected answer and every
-    citation is exact."""
+    """The 16 shared constitution questions: ≥ 15 answers contain the expected answer and every
+    citation is exact (14 is the bar; 15 measured)."""
     rows = [json.loads(line) for line in shared_data("corpus", "constitution_qa.jsonl").read_text().splitlines()]
     assert len(rows) == 16
     right = 0
@@ -134,4 +134,4 @@ def test_constitution_questions(engine: Engine, index) -> None:
         right += row["answer"] in answer.text
         assert answer.citations, row["question"]
         assert not verify(answer.citations, index.document_text), row["question"]
-    assert right >= 14
+    assert right >= 15
