@@ -195,6 +195,32 @@ def measure(chat: Any, messages: Any, new_tokens: int, runs: int) -> dict[str, A
     }
 
 
+def reference(model: Any, tok: Any, messages: Any, new_tokens: int, runs: int, device: str) -> dict[str, float]:
+    """Plain ``model.generate`` in this thread: no streamer, no stopping criterion, exactly ``new_tokens``."""
+    import torch
+
+    ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+    x = torch.tensor([ids], device=device)
+
+    def timed(n: int) -> float:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(
+                input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=n, min_new_tokens=n,
+                do_sample=False, eos_token_id=None, pad_token_id=0,
+            )  # fmt: skip
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    timed(new_tokens)  # warm-up (and compilation, for a static cache)
+    first = statistics.median(timed(1) for _ in range(runs))
+    full = statistics.median(timed(new_tokens) for _ in range(runs))
+    return {"ttft_s": first, "decode_tok_s": (new_tokens - 1) / max(full - first, 1e-9)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -210,6 +236,12 @@ def main() -> None:
         default="dynamic",
         help="KV cache kinds to time, comma-separated: dynamic (the backend's default) and/or static "
         "(transformers then compiles the decoding step on CUDA; the warm-up pays for compilation)",
+    )
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="also time plain model.generate (main thread, no streamer, no stopping criterion) beside the "
+        "backend, so the backend's own overhead shows",
     )
     ap.add_argument("--json", action="store_true", help="also print one JSON line per setting")
     args = ap.parse_args()
@@ -251,6 +283,10 @@ def main() -> None:
         chat.stop_token_ids = []  # random weights must not stop early on an end token: time every token
         if cache == "static":
             model.generation_config.cache_implementation = "static"
+            if device.startswith("cuda"):  # CUDA-graph trees keep state per thread; the backend generates in one
+                import torch._inductor.config as inductor_config
+
+                inductor_config.triton.cudagraph_trees = False
         weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         cfg = model.config
         kv_bytes = (
@@ -262,11 +298,25 @@ def main() -> None:
         if cache == "static":  # compile for the prompt's shape too, outside the timed runs
             list(chat.stream_chat(messages, max_new_tokens=args.new_tokens))
         warm_s = time.perf_counter() - t_warm
-        r = measure(chat, messages, args.new_tokens, args.runs)
+        try:
+            r = measure(chat, messages, args.new_tokens, args.runs)
+        except Exception as e:  # e.g. a compile failure: report it, go on with the next setting
+            print(f"{name:<9} {cache:<7} failed: {type(e).__name__}: {str(e)[:300]}")
+            del chat, model
+            gc.collect()
+            continue
+        if args.reference:
+            r["reference"] = reference(model, tok, messages, args.new_tokens, args.runs, device)
         print(
             f"{name:<9} {cache:<7} {weight_bytes / 1e9:>10.2f} {r['ttft_s']:>8.2f} {n_prompt / r['ttft_s']:>13.1f} "
             f"{r['decode_tok_s']:>12.2f} {bw / 1e9:>14.1f} {bound:>11.2f} {r['decode_tok_s'] / bound:>8.0%}"
         )
+        if args.reference:
+            ref = r["reference"]
+            print(
+                f"{'  plain model.generate (main thread):':<39} TTFT {ref['ttft_s']:.3f} s, "
+                f"decode {ref['decode_tok_s']:.2f} tok/s"
+            )
         if r["decode_tok_s"] > bound:
             print(
                 f"  note: decoding read {r['decode_tok_s'] * weight_bytes / 1e9:.1f} GB/s, above the probe: it underestimated"
