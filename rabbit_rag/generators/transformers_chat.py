@@ -7,7 +7,10 @@
 - Device and dtype: CUDA in bfloat16 (float16 where bf16 is unsupported), Apple MPS in float16,
   CPU in float32 — or whatever settings say.
 - The prompt is the model's own chat template with the generation prompt; text is streamed with
-  ``TextIteratorStreamer`` from ``generate`` running under ``torch.inference_mode`` in a thread.
+  ``TextIteratorStreamer`` from ``generate`` running under ``torch.inference_mode`` in a worker thread.
+  The worker is one long-lived thread per model, not a new thread per answer: on CUDA a fresh thread
+  decodes about 2.5x slower than a warmed one for a whole answer (measured with
+  ``benchmarks/generation_speed.py --reference`` on an H100 and an H200).
 - Generation stops at the template's end-of-turn token(s) (``<|eot_id|>`` for Llama 3), found from
   the template itself as well as ``generation_config.eos_token_id``; greedy unless a temperature is set.
 - One generation at a time per model (a lock: the weights and the KV cache memory are shared),
@@ -27,6 +30,7 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +149,7 @@ class TransformersChatModel:
         self.last_stats: GenerationStats | None = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None  # the one generation thread, made on first use
         self._specials: list[str] = []
         if model is not None or tokenizer is not None:
             if model is None or tokenizer is None:
@@ -339,9 +344,10 @@ class TransformersChatModel:
                 )  # fmt: skip
                 self._generate_lock.release()  # here, not in the reader: an abandoned reader must not hold it
 
-        thread = threading.Thread(target=work, name="rabbit-rag-generate", daemon=True)
         try:
-            thread.start()
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rabbit-rag-generate")
+            job = self._worker.submit(work)
         except BaseException:
             self._generate_lock.release()
             raise
@@ -354,7 +360,7 @@ class TransformersChatModel:
         finally:
             if not finished:  # the reader went away (closed, or an error): stop after the current token
                 watch.cancel.set()
-            thread.join()
+            job.result()  # work() keeps its own exceptions; this only waits for it
         if failure:
             e = failure[0]
             raise GeneratorError(f"{self.name}: generation failed: {type(e).__name__}: {e}") from e
