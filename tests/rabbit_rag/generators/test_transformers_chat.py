@@ -107,6 +107,27 @@ def test_concurrent_callers_are_serialized(tiny_llama: Path) -> None:
     assert peak[0] == 1
 
 
+def test_answers_are_generated_on_one_reused_worker_thread(tiny_llama: Path) -> None:
+    # A fresh thread per answer decoded ~2.5x slower on CUDA (benchmarks/generation_threads.py), so
+    # the backend keeps one generation thread per model.
+    model = load_chat_model(str(tiny_llama))
+    real = model.model.generate
+    seen: list[threading.Thread] = []  # the Thread objects (OS thread ids can be reused)
+
+    def recording(*args, **kwargs):
+        seen.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    model.model.generate = recording
+    try:
+        answers = ["".join(model.stream_chat(MESSAGES)) for _ in range(3)]
+    finally:
+        del model.model.generate
+    assert answers == [LLAMA_SCRIPT] * 3
+    assert len(seen) == 3 and seen[0] is seen[1] is seen[2]
+    assert seen[0] is not threading.current_thread()
+
+
 def test_generation_failure_is_a_clear_error_and_frees_the_model(tiny_llama: Path) -> None:
     model = load_chat_model(str(tiny_llama))
 
