@@ -9,8 +9,8 @@
 - The prompt is the model's own chat template with the generation prompt; text is streamed with
   ``TextIteratorStreamer`` from ``generate`` running under ``torch.inference_mode`` in a worker thread.
   The worker is one long-lived thread per model, not a new thread per answer: on CUDA a fresh thread
-  decodes 2.4-2.9x slower than the main thread for a whole answer, a reused worker thread about as fast
-  (``benchmarks/generation_threads.py`` on an H100 and an H200).
+  decodes 2.4-2.9x slower than the main thread for a whole answer (H200, H100), a reused warm worker
+  thread at 82% of the main thread's speed (H100; ``benchmarks/generation_threads.py``).
 - Generation stops at the template's end-of-turn token(s) (``<|eot_id|>`` for Llama 3), found from
   the template itself as well as ``generation_config.eos_token_id``; greedy unless a temperature is set.
 - One generation at a time per model (a lock: the weights and the KV cache memory are shared),
