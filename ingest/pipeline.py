@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -136,7 +137,7 @@ def discover(paths: Sequence[str | Path], exclude: Path | None = None) -> tuple[
         else:
             root = p.resolve()
             try:
-                found = sorted(f for f in root.rglob("*") if f.is_file())
+                found = sorted(f for f in root.rglob("*") if not f.is_dir())
             except OSError as e:
                 problems.append(FileOutcome(str(raw), "failed", f"cannot list the folder: {e.strerror or e}"))
                 continue
@@ -148,6 +149,12 @@ def discover(paths: Sequence[str | Path], exclude: Path | None = None) -> tuple[
                 if excluded is not None and (f == excluded or excluded in f.parents):
                     continue
                 source = (Path(root.name) / rel).as_posix()
+                if not f.is_file():
+                    if f.is_symlink():
+                        problems.append(FileOutcome(source, "failed", f"broken link to {os.readlink(f)}"))
+                    else:
+                        problems.append(FileOutcome(source, "skipped", "not a regular file"))
+                    continue
                 if f.suffix.lower() not in exts:
                     problems.append(FileOutcome(source, "skipped", f"unsupported type ({f.suffix or 'no extension'})"))
                     continue

@@ -108,6 +108,16 @@ def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
     assert report.failed == [{"source": str(tmp_path / "없는폴더"), "reason": "no such file or folder"}]
 
 
+def test_broken_link_in_a_folder_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("대한민국의 수도는 서울이다.\n", encoding="utf-8")
+    (folder / "gone.txt").symlink_to(tmp_path / "deleted.txt")
+    report = ingest_paths([folder], tmp_path / "idx", embed_model="none", progress=False)
+    assert report.added == 1
+    assert report.failed == [{"source": "docs/gone.txt", "reason": f"broken link to {tmp_path / 'deleted.txt'}"}]
+
+
 def test_file_size_limit(tmp_path: Path) -> None:
     from rabbit_rag.settings import Settings
 
