@@ -22,7 +22,8 @@ DEFAULT_LLM_MODEL = "CarrotAI/Llama-3.2-Rabbit-Ko-3B-Instruct-2412"
 class Settings(BaseSettings):
     """Every knob, with its environment variable ``RABBIT_RAG_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="RABBIT_RAG_", extra="ignore")
+    # an empty variable (`export RABBIT_RAG_LLM_DEVICE=`) means "not set", as in most shells' habits
+    model_config = SettingsConfigDict(env_prefix="RABBIT_RAG_", extra="ignore", env_ignore_empty=True)
 
     # where indexes live
     index_root: Path = Field(Path("indexes"), description="Folder holding one index folder per collection.")
@@ -101,6 +102,14 @@ class Settings(BaseSettings):
     openai_connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
     openai_max_context: int = Field(
         8192, ge=256, description="Context length of the served model (prompt + answer), for fitting sources."
+    )
+    extractive_max_missing: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Extractive answerer: answer 'not found' when this share of the question's words (nouns "
+        "count 1, predicates 1/2) appears nowhere in the retrieved sentences, e.g. 0.5. Off by default: "
+        "without an embedding model it cannot tell a paraphrase from a question the documents do not cover.",
     )
     max_question_chars: int = Field(2000, ge=1, le=100_000, description="Longer questions are refused.")
     ask_top_k: int = Field(5, ge=1, le=100, description="Passages retrieved and numbered as sources for an answer.")

@@ -15,7 +15,18 @@ from rabbit_rag.settings import Settings
 
 
 def settings() -> Settings:
-    return Settings()
+    """Settings from the ``RABBIT_RAG_*`` environment; a value that does not parse is a clear error
+    naming the variable (exit 2), not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        for problem in e.errors():
+            name = "RABBIT_RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
+            err(f"error: {name}={problem.get('input')!r}: {problem['msg']}")
+        err("Fix or unset these environment variables (`rabbit-rag ask --help` and docs/ask.md list the settings).")
+        raise typer.Exit(2) from None
 
 
 def print_json(obj: Any) -> None:

@@ -15,6 +15,10 @@ answer, verbatim but without a leading article number (``제42조``, ``①``), e
 source number: ``국회의원의 임기는 4년으로 한다. [1]``. When no sentence reaches the threshold
 the answer is :data:`~rabbit_rag.prompts.NOT_FOUND`.
 
+With ``max_missing_share`` (setting ``RABBIT_RAG_EXTRACTIVE_MAX_MISSING``; off by default) it also
+answers NOT_FOUND when that share of the question's words appears nowhere in the retrieved sentences
+("대한민국의 국화는?" over the constitution) — see :meth:`ExtractiveGenerator._off_topic`.
+
 In a chat, words of the topic question that the follow-up does not repeat count half.
 
 예::
@@ -29,6 +33,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,6 +94,37 @@ def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     return 0.7 if len(parts) >= 2 and parts <= terms else 0.0
 
 
+_NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
+
+
+def key_nouns(text: str) -> frozenset[str]:
+    """The nouns of ``text`` of two or more letters, adjacent nouns also joined into their compound,
+    without predicate nouns (a noun followed by 하다/되다: 가능한가, 선출된다)."""
+    from rabbit_rag.korean import get_kiwi
+
+    tokens = get_kiwi().tokenize(text)
+    out: set[str] = set()
+    run: list[Any] = []
+
+    def flush() -> None:
+        out.update(t.form for t in run if len(t.form) >= 2)
+        if len(run) > 1:
+            out.add("".join(t.form for t in run))
+        run.clear()
+
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        predicate = nxt is not None and nxt.tag in ("XSV", "XSA") and nxt.start == tok.end
+        if tok.tag in _NOUN_TAGS and not predicate:
+            if run and run[-1].end != tok.start:  # nouns written apart are words of their own
+                flush()
+            run.append(tok)
+        else:
+            flush()
+    flush()
+    return frozenset(out)
+
+
 _WORD_CHARS = re.compile(r"[^\W_]+")
 
 
@@ -121,6 +157,7 @@ class ExtractiveGenerator:
         rank_weight: float = 0.1,
         surface_weight: float = 0.3,
         absent_weight: float = 0.5,
+        max_missing_share: float | None = None,
         fallback_reason: str | None = None,
     ) -> None:
         self.embedder = embedder
@@ -132,6 +169,7 @@ class ExtractiveGenerator:
         self.rank_weight = rank_weight
         self.surface_weight = surface_weight
         self.absent_weight = absent_weight
+        self.max_missing_share = max_missing_share
         self.fallback_reason = fallback_reason
 
     @property
@@ -194,6 +232,38 @@ class ExtractiveGenerator:
             return True
         return pick.semantic is not None and pick.semantic >= self.min_semantic
 
+    def _off_topic(self, own: set[str], ranked: Sequence[Pick], question: str) -> bool:
+        """Whether the sources never mention too much of the question.
+
+        "대한민국의 국화는?" over the constitution: 국화 is in none of the retrieved sentences, so a
+        sentence about 대한민국 would answer a question nobody asked. Retrieval puts a chunk with a
+        rare word near the top, so a word missing from every candidate is most likely missing from
+        the collection. The question's words of two or more letters are counted, nouns fully and
+        predicates (뽑히, 가능 of 가능한가) half, since questions rephrase verbs more than nouns; a
+        word is mentioned when it, or a part of it of two or more letters (설립 of 설립시기), is
+        written anywhere in the candidates. A sentence whose meaning (with an embedder) matches the
+        question well is never declined this way.
+        """
+        if self.max_missing_share is None:
+            return False
+        if ranked[0].semantic is not None and ranked[0].semantic >= self.min_semantic:
+            return False
+        words = [t for t in own if len(t) >= 2]
+        if not words:
+            return False
+        nouns = key_nouns(question)
+        seen = set().union(*(p.matched for p in ranked))
+        text = "\n".join(p.text for p in ranked)
+
+        def mentioned(word: str) -> bool:
+            if word in seen or word in text:
+                return True
+            return any(len(part) >= 2 and part in text for part in _parts(word, question))
+
+        weight = {w: 1.0 if w in nouns else 0.5 for w in words}
+        missing = sum(weight[w] for w in words if not mentioned(w))
+        return missing / sum(weight.values()) >= self.max_missing_share
+
     def select(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Turn] = ()) -> list[Pick]:
         """The sentences that make the answer (empty: the sources do not answer the question).
 
@@ -203,8 +273,10 @@ class ExtractiveGenerator:
         ranked = self.candidates(question, sources, history)
         if not ranked or not self._answers(ranked[0]):
             return []
-        chosen = [ranked[0]]
         own = {t for t, wt in question_weights(question, history).items() if wt >= 1.0}
+        if self._off_topic(own, ranked, question):
+            return []
+        chosen = [ranked[0]]
         covered = set(ranked[0].matched)
         for p in ranked[1:9]:
             if len(chosen) >= self.max_sentences:

@@ -50,13 +50,16 @@ def make_generator(
     openai_timeout: float = 60.0,
     openai_connect_timeout: float = 5.0,
     openai_max_context: int = 8192,
+    extractive_max_missing: float | None = None,
     embedder: Embedder | None = None,
     notify: Callable[[str], None] = _notice,
 ) -> Generator:
     """The generator called ``kind`` (one of :data:`GENERATOR_KINDS`).
 
     ``model`` is the transformers model id or folder; ``openai_model`` defaults to ``model``;
-    ``embedder`` adds a semantic score to the extractive answerer.
+    ``embedder`` adds a semantic score to the extractive answerer; ``extractive_max_missing`` makes it
+    decline questions whose words the sources mostly never mention (see
+    :class:`~rabbit_rag.generators.extractive.ExtractiveGenerator`).
     """
     from rabbit_rag.generators.extractive import ExtractiveGenerator
     from rabbit_rag.generators.llm import LLMGenerator
@@ -67,7 +70,7 @@ def make_generator(
             f"generator {kind!r} is not one of {', '.join(GENERATOR_KINDS)}; e.g. --llm extractive needs no model"
         )
     if kind == "extractive":
-        return ExtractiveGenerator(embedder)
+        return ExtractiveGenerator(embedder, max_missing_share=extractive_max_missing)
     if kind == "openai":
         from rabbit_rag.generators.openai_chat import OpenAIChatModel
 
@@ -88,7 +91,7 @@ def make_generator(
         if kind == "transformers":
             raise
         notify(f"answering with the extractive answerer (no language model): {e}")
-        return ExtractiveGenerator(embedder, fallback_reason=str(e))
+        return ExtractiveGenerator(embedder, max_missing_share=extractive_max_missing, fallback_reason=str(e))
     return LLMGenerator(chat_model, max_new_tokens=max_new_tokens, temperature=temperature)
 
 
@@ -108,5 +111,6 @@ def generator_from_settings(
         openai_base_url=s.openai_base_url, openai_model=s.openai_model or (model if model else None),
         openai_api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else None,
         openai_timeout=s.openai_timeout, openai_connect_timeout=s.openai_connect_timeout,
-        openai_max_context=s.openai_max_context, embedder=embedder, notify=notify,
+        openai_max_context=s.openai_max_context, extractive_max_missing=s.extractive_max_missing,
+        embedder=embedder, notify=notify,
     )  # fmt: skip

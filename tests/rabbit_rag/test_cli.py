@@ -62,6 +62,19 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     assert bad_mode.exit_code == 1
 
 
+def test_bad_settings_name_the_variable_and_empty_ones_mean_unset(sample_index_ro: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RABBIT_RAG_TOP_K", "0")
+    monkeypatch.setenv("RABBIT_RAG_LLM_MAX_CONTEXT", "abc")
+    bad = runner.invoke(app, ["search", "국회의원 임기", "--index", str(sample_index_ro)])
+    assert bad.exit_code == 2
+    assert "RABBIT_RAG_TOP_K='0'" in bad.stderr and "RABBIT_RAG_LLM_MAX_CONTEXT='abc'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    monkeypatch.setenv("RABBIT_RAG_TOP_K", "")  # `export VAR=`: not set
+    monkeypatch.setenv("RABBIT_RAG_LLM_MAX_CONTEXT", "")
+    ok = runner.invoke(app, ["search", "국회의원 임기", "--index", str(sample_index_ro), "--json"])
+    assert ok.exit_code == 0 and len(json.loads(ok.stdout)["results"]) == 5
+
+
 def test_console_script_help() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "rabbit_rag.cli.app", "--help"], capture_output=True, text=True, check=True

@@ -37,6 +37,29 @@ def test_not_found_when_no_sentence_answers(index) -> None:
     assert "".join(ExtractiveGenerator().draft("국회의원 임기는?", []).pieces) == NOT_FOUND
 
 
+def test_declining_questions_the_documents_never_mention(index) -> None:
+    # 국화 is nowhere in the constitution; by default a sentence about 대한민국 answers anyway
+    text, _ = answer(index, "대한민국의 국화는?")
+    assert text != NOT_FOUND and "대한민국" in text
+    strict = ExtractiveGenerator(max_missing_share=0.5)
+    for question in ("대한민국의 국화는?", "김치 만드는 법 알려줘", "대한민국의 수도는 어디야?"):
+        assert answer(index, question, strict)[0] == NOT_FOUND, question
+    # questions the documents answer, predicates rephrased (뽑히, 가능) included, still get their answer
+    assert answer(index, "국회의원 임기는?", strict)[0] == "국회의원의 임기는 4년으로 한다. [1]"
+    assert "5년" in answer(index, "대통령의 임기는 몇 년이며 연임이 가능한가?", strict)[0]
+    # the price: two nouns rephrased (the text says 수 and 이상) look like an unknown topic
+    assert answer(index, "국회의원 정수의 하한은 몇 명인가?", strict)[0] == NOT_FOUND
+
+
+def test_decline_share_comes_from_settings() -> None:
+    from rabbit_rag.generators.factory import generator_from_settings
+    from rabbit_rag.settings import Settings
+
+    gen = generator_from_settings(Settings(extractive_max_missing=0.5), "extractive")
+    assert isinstance(gen, ExtractiveGenerator) and gen.max_missing_share == 0.5
+    assert generator_from_settings(Settings(), "extractive").max_missing_share is None
+
+
 def test_second_sentence_only_when_it_adds_an_asked_word(index) -> None:
     picks = ExtractiveGenerator().select(
         "대통령의 임기는 몇 년이며 연임이 가능한가?", index.search("대통령 임기 연임", k=5)
