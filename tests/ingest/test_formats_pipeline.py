@@ -63,6 +63,16 @@ def test_pdf_pages_reach_chunks_and_search_results(pdf_folder: Path, tmp_path: P
     )
     top = res["results"][0]
     assert top["source"].endswith("규정.pdf") and top["page"] == 2 and "삼백이십억" in top["text"]
+    asked = _json(
+        runner.invoke(
+            app,
+            ["ask", "토끼연구소의 올해 연구 예산은 얼마야?", "--index", str(index), "--llm", "extractive", "--json"],
+        )
+    )
+    assert "삼백이십억" in asked["answer"]
+    cite = asked["citations"][0]
+    assert cite["source"].endswith("규정.pdf") and cite["page"] == 2
+    assert text[cite["start"] : cite["end"]] == cite["quote"]
     md = [r for r in _json(runner.invoke(app, ["search", "저녁", "--index", str(index), "--json"]))["results"]]
     assert md[0]["source"].endswith("메모.md") and md[0]["page"] is None
 
