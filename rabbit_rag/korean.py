@@ -191,6 +191,33 @@ def bm25_query_terms(text: str, known: Callable[[list[str]], set[str]] | None = 
     return out
 
 
+_NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
+_PREDICATE_SUFFIX_TAGS = frozenset({"XSV", "XSA"})
+
+
+def key_nouns(text: str) -> frozenset[str]:
+    """The nouns of ``text`` of two or more letters and the compounds of nouns written together (as
+    BM25 terms build them), without predicate nouns: a noun followed by 하다/되다 (가능한가, 선출된다).
+
+    예: ``key_nouns("대통령의 임기는 몇 년이며 연임이 가능한가?")`` → ``{'대통령', '임기', '연임'}``
+    """
+    if not text.strip():
+        return frozenset()
+    morphs = lex(get_kiwi().tokenize(text))
+
+    def predicate(i: int) -> bool:
+        nxt = morphs[i + 1] if i + 1 < len(morphs) else None
+        return nxt is not None and nxt[1] in _PREDICATE_SUFFIX_TAGS and nxt[2] == morphs[i][3]
+
+    out = {
+        _term(form, tag) or form
+        for i, (form, tag, _, _) in enumerate(morphs)
+        if tag in _NOUN_TAGS and len(form) >= 2 and not predicate(i)
+    }
+    out.update("".join(m[0] for m in morphs[a:b]) for a, b in _compound_runs(morphs) if not predicate(b - 1))
+    return frozenset(out)
+
+
 # --- sentence segmentation ------------------------------------------------------------------------
 
 # A new line that starts like this begins a new sentence even when Kiwi would glue it to the line

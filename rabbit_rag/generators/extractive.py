@@ -33,11 +33,10 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from rabbit_rag.citations import chunk_sentences
+from rabbit_rag.citations import chunk_sentences, text_terms
 from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.embeddings import Embedder
 from rabbit_rag.generators.base import Draft
@@ -80,11 +79,10 @@ def question_weights(question: str, history: Sequence[Turn] = ()) -> dict[str, f
     return weights
 
 
-def _parts(word: str, text: str) -> frozenset[str]:
-    """The morphemes a compound of ``text`` is made of (국회의원 → 국회, 의원), as Kiwi splits them."""
-    from rabbit_rag.citations import text_terms
-
-    return frozenset(t for t in text_terms(text) if t != word and t in word)
+def _parts(word: str, terms: frozenset[str]) -> frozenset[str]:
+    """The morphemes a compound is made of (국회의원 → 국회, 의원), among ``terms``: the Kiwi terms of
+    the text the compound came from (:func:`~rabbit_rag.citations.text_terms`, computed once)."""
+    return frozenset(t for t in terms if t != word and t in word)
 
 
 def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
@@ -92,37 +90,6 @@ def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     if word in terms:
         return 1.0
     return 0.7 if len(parts) >= 2 and parts <= terms else 0.0
-
-
-_NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
-
-
-def key_nouns(text: str) -> frozenset[str]:
-    """The nouns of ``text`` of two or more letters, adjacent nouns also joined into their compound,
-    without predicate nouns (a noun followed by 하다/되다: 가능한가, 선출된다)."""
-    from rabbit_rag.korean import get_kiwi
-
-    tokens = get_kiwi().tokenize(text)
-    out: set[str] = set()
-    run: list[Any] = []
-
-    def flush() -> None:
-        out.update(t.form for t in run if len(t.form) >= 2)
-        if len(run) > 1:
-            out.add("".join(t.form for t in run))
-        run.clear()
-
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        predicate = nxt is not None and nxt.tag in ("XSV", "XSA") and nxt.start == tok.end
-        if tok.tag in _NOUN_TAGS and not predicate:
-            if run and run[-1].end != tok.start:  # nouns written apart are words of their own
-                flush()
-            run.append(tok)
-        else:
-            flush()
-    flush()
-    return frozenset(out)
 
 
 _WORD_CHARS = re.compile(r"[^\W_]+")
@@ -189,7 +156,8 @@ class ExtractiveGenerator:
             return []
         weights = question_weights(question, history)
         query_text = " ".join([question, topic_for(question, history)])
-        parts = {t: _parts(t, query_text) for t in weights}
+        query_terms = text_terms(query_text)
+        parts = {t: _parts(t, query_terms) for t in weights}
         credit = [{t: c for t in weights if (c := _credit(t, parts[t], r[4]))} for r in raw]
         n_sent = len(raw)
         df = {t: sum(1 for cr in credit if t in cr) for t in weights}
@@ -251,14 +219,17 @@ class ExtractiveGenerator:
         words = [t for t in own if len(t) >= 2]
         if not words:
             return False
+        from rabbit_rag.korean import key_nouns
+
         nouns = key_nouns(question)
         seen = set().union(*(p.matched for p in ranked))
         text = "\n".join(p.text for p in ranked)
+        question_terms = text_terms(question)
 
         def mentioned(word: str) -> bool:
             if word in seen or word in text:
                 return True
-            return any(len(part) >= 2 and part in text for part in _parts(word, question))
+            return any(len(part) >= 2 and part in text for part in _parts(word, question_terms))
 
         weight = {w: 1.0 if w in nouns else 0.5 for w in words}
         missing = sum(weight[w] for w in words if not mentioned(w))

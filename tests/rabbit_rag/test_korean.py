@@ -8,6 +8,7 @@ from rabbit_rag.korean import (
     analyze_many,
     bm25_query_terms,
     bm25_tokenize,
+    key_nouns,
     segment_spans,
     split_sentences,
     structural_breaks,
@@ -73,3 +74,13 @@ def test_analyze_many_keeps_order_and_empty_documents() -> None:
     out = list(analyze_many(items))
     assert [k for k, _, _ in out] == ["a", "b", "c"]
     assert [len(s) for _, _, s in out] == [2, 0, 1]
+
+
+def test_key_nouns_skip_predicates_and_keep_compounds() -> None:
+    assert key_nouns("대통령의 임기는 몇 년이며 연임이 가능한가?") == {
+        "대통령",
+        "임기",
+        "연임",
+    }  # 가능하다: a predicate
+    assert {"국회의원", "정수", "하한"} <= key_nouns("국회의원 정수의 하한은 몇 명인가?")
+    assert key_nouns("   ") == frozenset()
