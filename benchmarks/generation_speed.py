@@ -32,6 +32,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,22 @@ def measure(chat: Any, messages: Any, new_tokens: int, runs: int) -> dict[str, A
     }
 
 
+def timed_call(fn: Callable[[], Any], device: str) -> float:
+    """Wall seconds of ``fn()`` under ``torch.inference_mode``, the device synchronised before and after."""
+    import torch
+
+    def sync() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    sync()
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        fn()
+    sync()
+    return time.perf_counter() - t0
+
+
 def reference(model: Any, tok: Any, messages: Any, new_tokens: int, runs: int, device: str) -> dict[str, float]:
     """Plain ``model.generate`` in this thread: no streamer, no stopping criterion, exactly ``new_tokens``."""
     import torch
@@ -203,17 +220,13 @@ def reference(model: Any, tok: Any, messages: Any, new_tokens: int, runs: int, d
     x = torch.tensor([ids], device=device)
 
     def timed(n: int) -> float:
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            model.generate(
+        return timed_call(
+            lambda: model.generate(
                 input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=n, min_new_tokens=n,
                 do_sample=False, eos_token_id=None, pad_token_id=0,
-            )  # fmt: skip
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return time.perf_counter() - t0
+            ),
+            device,
+        )  # fmt: skip
 
     timed(new_tokens)  # warm-up (and compilation, for a static cache)
     first = statistics.median(timed(1) for _ in range(runs))
@@ -293,38 +306,37 @@ def main() -> None:
             2 * args.layers * cfg.num_key_value_heads * cfg.head_dim * (n_prompt + args.new_tokens) * dtype.itemsize
         )
         bound = bw / (weight_bytes + kv_bytes)
-        t_warm = time.perf_counter()
-        list(chat.stream_chat([{"role": "user", "content": "안녕"}], max_new_tokens=2))  # warm-up
-        if cache == "static":  # compile for the prompt's shape too, outside the timed runs
-            list(chat.stream_chat(messages, max_new_tokens=args.new_tokens))
-        warm_s = time.perf_counter() - t_warm
-        try:
-            r = measure(chat, messages, args.new_tokens, args.runs)
-        except Exception as e:  # e.g. a compile failure: report it, go on with the next setting
+        try:  # a failing setting (e.g. a static-cache compile error) is reported; the next one still runs
+            t_warm = time.perf_counter()
+            list(chat.stream_chat([{"role": "user", "content": "안녕"}], max_new_tokens=2))  # warm-up
+            if cache == "static":  # compile for the prompt's shape too, outside the timed runs
+                list(chat.stream_chat(messages, max_new_tokens=args.new_tokens))
+            warm_s = time.perf_counter() - t_warm
+            r: dict[str, Any] | None = measure(chat, messages, args.new_tokens, args.runs)
+            if args.reference:
+                r["reference"] = reference(model, tok, messages, args.new_tokens, args.runs, device)
+        except Exception as e:
             print(f"{name:<9} {cache:<7} failed: {type(e).__name__}: {str(e)[:300]}")
-            del chat, model
-            gc.collect()
-            continue
-        if args.reference:
-            r["reference"] = reference(model, tok, messages, args.new_tokens, args.runs, device)
-        print(
-            f"{name:<9} {cache:<7} {weight_bytes / 1e9:>10.2f} {r['ttft_s']:>8.2f} {n_prompt / r['ttft_s']:>13.1f} "
-            f"{r['decode_tok_s']:>12.2f} {bw / 1e9:>14.1f} {bound:>11.2f} {r['decode_tok_s'] / bound:>8.0%}"
-        )
-        if args.reference:
-            ref = r["reference"]
+            r = None
+        if r is not None:
             print(
-                f"{'  plain model.generate (main thread):':<39} TTFT {ref['ttft_s']:.3f} s, "
-                f"decode {ref['decode_tok_s']:.2f} tok/s"
+                f"{name:<9} {cache:<7} {weight_bytes / 1e9:>10.2f} {r['ttft_s']:>8.2f} {n_prompt / r['ttft_s']:>13.1f} "
+                f"{r['decode_tok_s']:>12.2f} {bw / 1e9:>14.1f} {bound:>11.2f} {r['decode_tok_s'] / bound:>8.0%}"
             )
-        if r["decode_tok_s"] > bound:
-            print(
-                f"  note: decoding read {r['decode_tok_s'] * weight_bytes / 1e9:.1f} GB/s, above the probe: it underestimated"
-            )
-        if args.json:
-            print(json.dumps({"dtype": name, "cache": cache, "warmup_s": round(warm_s, 1), "device": where, "layers": args.layers, "prompt_tokens": n_prompt,
-                              "weights_gb": round(weight_bytes / 1e9, 3), "build_s": round(build_s, 1),
-                              "bandwidth_gb_s": round(bw / 1e9, 1), "bound_tok_s": round(bound, 2), **r}))  # fmt: skip
+            if args.reference:
+                ref = r["reference"]
+                print(
+                    f"{'  plain model.generate (main thread):':<39} TTFT {ref['ttft_s']:.3f} s, "
+                    f"decode {ref['decode_tok_s']:.2f} tok/s"
+                )
+            if r["decode_tok_s"] > bound:
+                print(
+                    f"  note: decoding read {r['decode_tok_s'] * weight_bytes / 1e9:.1f} GB/s, above the probe: it underestimated"
+                )
+            if args.json:
+                print(json.dumps({"dtype": name, "cache": cache, "warmup_s": round(warm_s, 1), "device": where, "layers": args.layers, "prompt_tokens": n_prompt,
+                                  "weights_gb": round(weight_bytes / 1e9, 3), "build_s": round(build_s, 1),
+                                  "bandwidth_gb_s": round(bw / 1e9, 1), "bound_tok_s": round(bound, 2), **r}))  # fmt: skip
         del chat, model
         gc.collect()
         if device.startswith("cuda"):

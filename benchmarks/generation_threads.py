@@ -26,7 +26,6 @@ import argparse
 import statistics
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -110,14 +109,7 @@ def main() -> None:
     }
 
     def timed(fn: Callable[[int], None], n: int) -> float:
-        if dev == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            fn(n)
-        if dev == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - t0
+        return g.timed_call(lambda: fn(n), dev)
 
     where = torch.cuda.get_device_name(0) if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     short = "" if args.layers == 28 else " (SHORTENED model)"
