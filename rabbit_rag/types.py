@@ -11,7 +11,28 @@ Offsets are character offsets into the document's normalized text, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+#: What a block of a document is. Readers say what they know; text without markup is ``paragraph``.
+BlockKind = Literal["heading", "paragraph", "list_item", "table_row", "question", "answer", "caption"]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A structural unit of a document: ``text[start:end]`` is a heading, a paragraph, a list item, a
+    table row, an FAQ question or answer, or a caption.
+
+    ``level`` is a heading's depth (1 = top). ``header`` gives a table row the text of its table's
+    header row (``"업무 | 담당 | 기한"``), so a row can be read with its column names.
+
+    예: ``Block(0, 7, "heading", level=1)``
+    """
+
+    start: int
+    end: int
+    kind: BlockKind
+    level: int | None = None
+    header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +40,8 @@ class Document:
     """A normalized document ready for chunking.
 
     ``pages`` are ``(start, end, page_number)`` spans of ``text`` (PDF); ``sections`` are
-    ``(start, title)`` headings. Chunks never cross a page or section start.
+    ``(start, title)`` headings. Chunks never cross a page or section start. ``blocks`` describe the
+    document's structure where the reader knows it (see :class:`Block`); they may be empty.
     """
 
     source: str
@@ -29,6 +51,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     pages: tuple[tuple[int, int, int], ...] = ()
     sections: tuple[tuple[int, str], ...] = ()
+    blocks: tuple[Block, ...] = ()
 
     @property
     def key(self) -> str:

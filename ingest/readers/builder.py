@@ -17,7 +17,7 @@ from typing import Any
 
 from rabbit_rag.errors import EmptyDocumentError
 from rabbit_rag.text import normalize_text
-from rabbit_rag.types import Document
+from rabbit_rag.types import Block, BlockKind, Document
 
 
 class TextBuilder:
@@ -28,13 +28,25 @@ class TextBuilder:
         self._pos = 0
         self.sections: list[tuple[int, str]] = []
         self.pages: list[tuple[int, int, int]] = []
+        self.blocks: list[Block] = []
 
     @property
     def pos(self) -> int:
         return self._pos
 
-    def add(self, text: str, heading: bool = False) -> tuple[int, int] | None:
-        """Append one block; returns its ``(start, end)`` or None when it holds no text."""
+    def add(
+        self,
+        text: str,
+        heading: bool = False,
+        *,
+        kind: BlockKind | None = None,
+        level: int | None = None,
+        header: str | None = None,
+    ) -> tuple[int, int] | None:
+        """Append one block; returns its ``(start, end)`` or None when it holds no text.
+
+        A heading opens a section. ``kind`` (and a heading's ``level``, a table row's ``header``) records
+        the block's structure in :attr:`Document.blocks`; ``heading=True`` implies ``kind="heading"``."""
         block = normalize_text(text).strip()
         if not block:
             return None
@@ -46,6 +58,9 @@ class TextBuilder:
         self._pos += len(block)
         if heading:
             self.sections.append((start, " ".join(block.split())[:200]))
+            kind = kind or "heading"
+        if kind is not None:
+            self.blocks.append(Block(start, self._pos, kind, level=level, header=header))
         return start, self._pos
 
     def page(self, text: str, number: int) -> None:
@@ -71,4 +86,5 @@ class TextBuilder:
             metadata=metadata,
             pages=tuple(self.pages),
             sections=tuple(self.sections),
+            blocks=tuple(self.blocks),
         )

@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 from ingest.readers.limits import MB, ReadLimits, timeout_reason
 from rabbit_rag import errors
 from rabbit_rag.errors import DocumentError
-from rabbit_rag.types import Document
+from rabbit_rag.types import Block, Document
 
 _LEN = struct.Struct(">Q")
 _GRACE_S = 1.0
@@ -174,6 +174,7 @@ class ParseWorker:
                 metadata=d.get("metadata") or {},
                 pages=tuple(tuple(p) for p in d.get("pages") or ()),  # type: ignore[misc]
                 sections=tuple((int(s[0]), str(s[1])) for s in d.get("sections") or ()),
+                blocks=tuple(Block(**b) for b in d.get("blocks") or ()),
             )  # fmt: skip
         cls = _ERRORS.get(answer.get("error", ""), DocumentError)
         raise cls(name, answer.get("reason") or "the parser failed")
