@@ -4,7 +4,7 @@ Settings, keys, the collection registry and the job workers are built in the lif
 collections' indexes, their embedding models and Kiwi load on a background thread right after
 (``/readyz`` says when). Run it with ``rabbit-rag serve`` or any ASGI server::
 
-    uvicorn --factory api.app:create_app
+    uvicorn --factory rabbit_rag.api.app:create_app
 
 예::
 
@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from rabbit_rag.api.errors import install_error_handlers
+from rabbit_rag.api.metrics import Metrics
+from rabbit_rag.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from rabbit_rag.api.state import AppState
 
-from api.errors import install_error_handlers
-from api.metrics import Metrics
-from api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from api.state import AppState
 from rabbit_rag import __version__
 from rabbit_rag.settings import Settings
 
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last = outermost: counts the 413s too
 
-    from api.routers import ask, chat, collections, documents, health, jobs, search
+    from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, search
 
     for module in (health, collections, documents, jobs, search, ask, chat):
         app.include_router(module.router)

@@ -24,7 +24,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from api.errors import ConflictError
+from rabbit_rag.api.errors import ConflictError
+
 from rabbit_rag.errors import IndexNotFoundError, InvalidInputError
 from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.manifest import MANIFEST_FILE

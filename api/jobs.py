@@ -22,7 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from api.errors import ConflictError, NotFoundError
+from rabbit_rag.api.errors import ConflictError, NotFoundError
+
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.index.docstore import now_iso
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from rabbit_rag.api.answers import AnswerEngines
+from rabbit_rag.api.auth import KeyStore, keys_file_for
+from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.jobs import Job, JobManager
+from rabbit_rag.api.metrics import Metrics
+from rabbit_rag.api.uploads import Staging
 
-from api.answers import AnswerEngines
-from api.auth import KeyStore, keys_file_for
-from api.collections import CollectionRegistry
-from api.jobs import Job, JobManager
-from api.metrics import Metrics
-from api.uploads import Staging
 from rabbit_rag.settings import Settings
 
 log = logging.getLogger("rabbit_rag.api")

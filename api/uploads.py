@@ -2,11 +2,11 @@
 
 - :func:`clean_label` turns the client's file name into the document's ``source`` label; the label
   is never used as a path.
-- :func:`check_type` picks the reader by magic bytes first (``ingest.readers.reader_for``) and also
+- :func:`check_type` picks the reader by magic bytes first (``rabbit_rag.ingest.readers.reader_for``) and also
   refuses content that is a known binary (an executable, an image, an archive) when the reader was
   chosen only by the extension — an ELF renamed ``.pdf`` or ``.txt`` is a 415.
 - :class:`Staging` holds each upload at ``<index_root>/.staging/<uuid>`` until its ingest job
-  (:mod:`api.writes`) reads it back and deletes it.
+  (:mod:`rabbit_rag.api.writes`) reads it back and deletes it.
 
 예::
 
@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.readers import READERS, reader_for
+from rabbit_rag.ingest.readers import READERS, reader_for
+
 from rabbit_rag.errors import UnsupportedFormatError
 from rabbit_rag.text import normalize_text, sniff_binary
 

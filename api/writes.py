@@ -1,6 +1,6 @@
 """The write side, run on a collection's worker thread: ingesting staged uploads, removing documents.
 
-Both go through the library's one writer (``ingest.pipeline.ingest_documents`` / ``IndexWriter``),
+Both go through the library's one writer (``rabbit_rag.ingest.pipeline.ingest_documents`` / ``IndexWriter``),
 and both end by swapping the collection's open snapshot to the new generation.
 
 예::
@@ -15,13 +15,14 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from api.collections import CollectionRegistry
-from api.jobs import Job
-from api.uploads import StagedFile
-from ingest.pipeline import ingest_documents
-from ingest.readers import read_bytes
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import MB, ReadLimits
+from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.jobs import Job
+from rabbit_rag.api.uploads import StagedFile
+from rabbit_rag.ingest.pipeline import ingest_documents
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.isolation import ParseWorker
+from rabbit_rag.ingest.readers.limits import MB, ReadLimits
+
 from rabbit_rag.errors import DocumentError, EmptyDocumentError, IndexNotFoundError
 from rabbit_rag.index.store import IndexWriter
 from rabbit_rag.settings import Settings

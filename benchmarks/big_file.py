@@ -29,7 +29,7 @@ import bm25s, numba, faiss  # the fixed cost of the search libraries
 if sys.argv[1] == "baseline":
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     sys.exit(0)
-from ingest import ingest_paths
+from rabbit_rag.ingest import ingest_paths
 t = time.perf_counter()
 r = ingest_paths([sys.argv[1]], sys.argv[2], embed_model="none", progress=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

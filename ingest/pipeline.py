@@ -10,7 +10,7 @@ an ingest rolls back to the last checkpoint; the published index stays readable 
 
 예::
 
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
     report = ingest_paths(["samples"], "indexes/헌법", embed_model="none")
     print(report.added, report.updated, report.unchanged)
 """
@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from rabbit_rag.ingest.chunker import ChunkSpan, KiwiChunker
+from rabbit_rag.ingest.readers import read_bytes, read_path, supported_extensions
+from rabbit_rag.ingest.readers.isolation import ParseWorker
+from rabbit_rag.ingest.readers.limits import MB, ReadLimits
 from tqdm import tqdm
 
-from ingest.chunker import ChunkSpan, KiwiChunker
-from ingest.readers import read_bytes, read_path, supported_extensions
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import MB, ReadLimits
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.index.docstore import ChunkRow
 from rabbit_rag.index.store import IndexWriter

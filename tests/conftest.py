@@ -59,7 +59,7 @@ def tiny_llama_random(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sample_index_ro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BM25-only index of ``samples/``, built once per session. Do not write to it."""
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
 
     path = tmp_path_factory.mktemp("sample-index") / "idx"
     ingest_paths([SAMPLES], path, embed_model="none", progress=False)

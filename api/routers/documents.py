@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State, Writable
+from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label, needs_probe
+from rabbit_rag.api.writes import remove_document, run_ingest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api import schemas
-from api.deps import Readable, State, Writable
-from api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
-from api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label, needs_probe
-from api.writes import remove_document, run_ingest
 from rabbit_rag.errors import InvalidInputError
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-
-from api import schemas
-from api.collections import NAME_RE, check_name
-from api.deps import Caller, State
-from api.errors import error_responses
+from rabbit_rag.api import schemas
+from rabbit_rag.api.collections import NAME_RE, check_name
+from rabbit_rag.api.deps import Caller, State
+from rabbit_rag.api.errors import error_responses
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State
+from rabbit_rag.api.errors import error_responses
 
-from api import schemas
-from api.deps import Readable, State
-from api.errors import error_responses
 from rabbit_rag.index.store import SearchFilter
 from rabbit_rag.retrievers import make_retriever
 

@@ -24,14 +24,15 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.readers.base import Reader
-from ingest.readers.docx import DocxReader
-from ingest.readers.html import HtmlReader
-from ingest.readers.hwp import HwpReader
-from ingest.readers.hwpx import HwpxReader
-from ingest.readers.limits import ReadLimits, current_limits, limits_scope
-from ingest.readers.pdf import PdfReader
-from ingest.readers.text import MarkdownReader, TextReader
+from rabbit_rag.ingest.readers.base import Reader
+from rabbit_rag.ingest.readers.docx import DocxReader
+from rabbit_rag.ingest.readers.html import HtmlReader
+from rabbit_rag.ingest.readers.hwp import HwpReader
+from rabbit_rag.ingest.readers.hwpx import HwpxReader
+from rabbit_rag.ingest.readers.limits import ReadLimits, current_limits, limits_scope
+from rabbit_rag.ingest.readers.pdf import PdfReader
+from rabbit_rag.ingest.readers.text import MarkdownReader, TextReader
+
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.text import sniff_binary
 from rabbit_rag.types import Document
@@ -81,8 +82,8 @@ def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Docu
     """Parse file content whose name (a label: for the extension and messages only) is ``name``.
 
     ``limits`` (unpacked size, time) apply to this parse; by default the enclosing
-    :func:`~ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
-    cooperative here; :class:`~ingest.readers.isolation.ParseWorker` enforces it by killing a process.
+    :func:`~rabbit_rag.ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
+    cooperative here; :class:`~rabbit_rag.ingest.readers.isolation.ParseWorker` enforces it by killing a process.
 
     예: ``read_bytes(upload.file.read(), upload.filename)``
     """

@@ -18,8 +18,8 @@ import zipfile
 import zlib
 
 from lxml import etree
+from rabbit_rag.ingest.readers.limits import MB, UnpackBudget, check_deadline
 
-from ingest.readers.limits import MB, UnpackBudget, check_deadline
 from rabbit_rag.errors import DocumentError
 
 ZIP_MAGIC = b"PK\x03\x04"

@@ -37,8 +37,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import UnpackBudget, check_deadline
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import UnpackBudget, check_deadline
+
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.text import sniff_binary
 

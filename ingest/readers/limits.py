@@ -10,7 +10,7 @@ Readers parse untrusted bytes. Three limits keep one bad file from taking the ba
 - ``timeout_s``: a deadline our own parsers check cooperatively (per record, per XML element
   batch, per PDF page). A cooperative check cannot interrupt a library stuck inside one call, so
   the ingest pipeline also runs every parse in a separate process that it kills at the same
-  deadline (see :mod:`ingest.readers.isolation`).
+  deadline (see :mod:`rabbit_rag.ingest.readers.isolation`).
 
 예::
 

@@ -6,7 +6,7 @@ both map the predefined Korean CMaps (``UniKS-UCS2-H``) and ToUnicode tables. Py
 stays out. Text follows the content-stream order, which for the PDFs word processors write is the
 reading order (columns one after the other).
 
-Each page's lines are joined by :func:`~ingest.readers.linebreaks.join_broken_words`, so a Korean
+Each page's lines are joined by :func:`~rabbit_rag.ingest.readers.linebreaks.join_broken_words`, so a Korean
 word wrapped across two lines is one word again and two words stay two. Every page becomes a
 ``(start, end, page)`` span, so chunks and citations carry their page.
 
@@ -27,9 +27,10 @@ import io
 import logging
 from typing import Any
 
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import check_deadline
-from ingest.readers.linebreaks import join_broken_words
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import check_deadline
+from rabbit_rag.ingest.readers.linebreaks import join_broken_words
+
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.types import Document
 

@@ -38,7 +38,7 @@ def ingest(
 
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
     """
-    from ingest.pipeline import ingest_paths
+    from rabbit_rag.ingest.pipeline import ingest_paths
 
     with cli_errors(as_json):
         report = ingest_paths(

@@ -44,7 +44,7 @@ def serve(
     """
     import uvicorn
 
-    from api.app import create_app
+    from rabbit_rag.api.app import create_app
 
     s = settings()
     updates: dict[str, object] = {}
@@ -61,7 +61,7 @@ def serve(
 
 
 def _keys_file(index_root: Path | None, keys_file: Path | None) -> Path:
-    from api.auth import keys_file_for
+    from rabbit_rag.api.auth import keys_file_for
 
     s = settings()
     return keys_file or keys_file_for(index_root or s.index_root, s.api_keys_file)
@@ -80,7 +80,7 @@ def keys_create(
 
     Example: rabbit-rag keys create uploader --scopes read,write --collections 헌법
     """
-    from api.auth import add_key, check_scopes
+    from rabbit_rag.api.auth import add_key, check_scopes
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -101,7 +101,7 @@ def keys_list(
     as_json: bool = typer.Option(False, "--json", help="Print {keys: [...]} (names, scopes, collections; no hashes)."),
 ) -> None:
     """List the configured keys (names and scopes; keys cannot be shown, only their hashes are kept)."""
-    from api.auth import read_key_records
+    from rabbit_rag.api.auth import read_key_records
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -125,7 +125,7 @@ def keys_revoke(
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
 ) -> None:
     """Revoke a key; a running server stops accepting it at the next request."""
-    from api.auth import revoke_key
+    from rabbit_rag.api.auth import revoke_key
 
     path = _keys_file(index_root, keys_file)
     with cli_errors():

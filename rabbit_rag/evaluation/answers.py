@@ -55,9 +55,9 @@ def evaluate_answers(
     index_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Build a paragraph index of KorQuAD (or reuse ``index_dir``) and score answers to its questions."""
-    from ingest.pipeline import ingest_documents
     from rabbit_rag.engine import Engine
     from rabbit_rag.index.store import open_index
+    from rabbit_rag.ingest.pipeline import ingest_documents
     from rabbit_rag.retrievers import make_retriever
 
     path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)

@@ -104,8 +104,8 @@ def evaluate_retrieval(
     index_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Build a temporary index of KorQuAD and measure retrieval over its questions."""
-    from ingest.pipeline import ingest_documents
     from rabbit_rag.index.store import open_index
+    from rabbit_rag.ingest.pipeline import ingest_documents
 
     path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)
     settings = settings or Settings()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from rabbit_rag.api.uploads import check_type, clean_label
 
-from api.uploads import check_type, clean_label
 from tests.api.conftest import COLLECTION, assert_error, wait_job
 from tests.conftest import SAMPLES
 

@@ -7,8 +7,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from rabbit_rag.ingest.chunker import ChunkSpan, KiwiChunker
 
-from ingest.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.korean import analyze_sentences, structural_breaks
 from rabbit_rag.text import normalize_text

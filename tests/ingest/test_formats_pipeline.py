@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rabbit_rag.ingest import ingest_paths
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.isolation import ParseWorker
+from rabbit_rag.ingest.readers.limits import ReadLimits
 from typer.testing import CliRunner
 
-from ingest import ingest_paths
-from ingest.readers import read_bytes
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import ReadLimits
 from rabbit_rag.cli.app import _register, app
 from rabbit_rag.errors import DocumentError
 from rabbit_rag.index.store import open_index

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rabbit_rag.ingest import ingest_paths
 
-from ingest import ingest_paths
 from rabbit_rag.index.store import open_index
 from tests.conftest import SAMPLES
 

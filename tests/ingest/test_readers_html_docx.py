@@ -7,10 +7,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.html import declared_charset
+from rabbit_rag.ingest.readers.limits import ReadLimits
 
-from ingest.readers import read_bytes
-from ingest.readers.html import declared_charset
-from ingest.readers.limits import ReadLimits
 from rabbit_rag.errors import DocumentError
 from tests.ingest.docgen import korean_docx, zip_bomb
 

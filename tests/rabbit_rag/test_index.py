@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rabbit_rag.ingest import ingest_documents, ingest_paths
 
-from ingest import ingest_documents, ingest_paths
 from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError
 from rabbit_rag.index import generation as generation_mod
 from rabbit_rag.index.store import open_index
@@ -203,7 +203,7 @@ def test_killed_ingest_leaves_a_readable_index(tmp_path: Path) -> None:
             f"제{i}조 이 문서는 {i}번째 시험 문서이며 국회의 의결을 거친다. " * 40, encoding="utf-8"
         )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    code = "import sys; from ingest import ingest_paths; ingest_paths([sys.argv[1]], sys.argv[2], progress=False)"
+    code = "import sys; from rabbit_rag.ingest import ingest_paths; ingest_paths([sys.argv[1]], sys.argv[2], progress=False)"
     proc = subprocess.Popen([sys.executable, "-c", code, str(corpus), str(index)], env=env)
     time.sleep(4.0)
     proc.send_signal(signal.SIGKILL)

@@ -9,8 +9,8 @@ from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import MetadataMode, TextNode
 from llama_index.core.vector_stores import SimpleVectorStore
+from rabbit_rag.ingest.chunker import KiwiChunker
 
-from ingest.chunker import KiwiChunker
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.integrations.llama_index import KiwiSentenceSplitter, LlamaIndexRetriever, RabbitEmbedding
 from rabbit_rag.korean import split_sentences

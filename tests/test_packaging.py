@@ -1,0 +1,25 @@
+"""The distribution installs exactly the package folders of the checkout, under ``rabbit_rag``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_package_folder_is_installed_under_rabbit_rag() -> None:
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    package_dir: dict[str, str] = tool["package-dir"]
+    on_disk = set()
+    for top, folder in package_dir.items():
+        base = ROOT / folder
+        for init in base.rglob("__init__.py"):
+            rel = init.parent.relative_to(base)
+            name = ".".join((top, *rel.parts))
+            # a folder mapped on its own (rabbit_rag.ingest) is listed under its own mapping
+            if name in package_dir and package_dir[name] != str(Path(folder, *rel.parts)):
+                continue
+            on_disk.add(name)
+    assert set(tool["packages"]) == on_disk
+    assert all(name == "rabbit_rag" or name.startswith("rabbit_rag.") for name in tool["packages"])
