@@ -78,7 +78,7 @@ class AppState:
     def _preload(self) -> None:
         t0 = time.perf_counter()
         try:
-            from rabbit_rag.korean import get_kiwi
+            from rabbit_rag.text.kiwi import get_kiwi
 
             get_kiwi()  # ~1 s and 280 MB once per process; the first search would pay it otherwise
             for name in self.collections.names():

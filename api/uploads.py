@@ -26,7 +26,7 @@ from pathlib import Path
 from rabbit_rag.ingest.readers import READERS, reader_for
 
 from rabbit_rag.errors import UnsupportedFormatError
-from rabbit_rag.text import normalize_text, sniff_binary
+from rabbit_rag.text.normalize import normalize_text, sniff_binary
 
 HEAD_BYTES = 8192
 MAX_LABEL_CHARS = 255

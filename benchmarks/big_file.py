@@ -23,7 +23,7 @@ DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korq
 CHILD = r"""
 import os, resource, sys, time, json
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from rabbit_rag.korean import get_kiwi
+from rabbit_rag.text.kiwi import get_kiwi
 get_kiwi().tokenize("준비")
 import bm25s, numba, faiss  # the fixed cost of the search libraries
 if sys.argv[1] == "baseline":

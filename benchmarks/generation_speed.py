@@ -125,7 +125,7 @@ def rag_messages(tokenizer: Any, prompt_tokens: int, answer_tokens: int) -> tupl
 
     text = (ROOT / "samples" / "constitution.txt").read_text(encoding="utf-8")
     try:
-        from rabbit_rag.korean import split_sentences
+        from rabbit_rag.text.sentences import split_sentences
 
         spans = split_sentences(text)
     except ImportError:  # a GPU box with only torch + transformers: lines are sentences enough for timing

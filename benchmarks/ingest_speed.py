@@ -36,7 +36,7 @@ def main() -> None:
     from rabbit_rag.ingest import ingest_documents
 
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.korean import get_kiwi, kiwi_workers
+    from rabbit_rag.text.kiwi import get_kiwi, kiwi_workers
     from rabbit_rag.types import Document
 
     docs, _ = load_korquad(args.dataset, "paragraph")

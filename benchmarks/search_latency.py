@@ -58,7 +58,7 @@ class RandomEncoder:
 
 def sentence_pool(dataset: Path) -> list[tuple[str, list[str]]]:
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.korean import analyze_many
+    from rabbit_rag.text.sentences import analyze_many
 
     docs, _ = load_korquad(dataset, "paragraph")
     pool = []

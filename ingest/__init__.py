@@ -1,4 +1,8 @@
-"""rabbit-rag's write path: readers, Kiwi sentence chunking, embedding and incremental sync.
+"""rabbit-rag's write path: readers per format, then incremental sync into an index.
+
+Files (or in-memory documents) are read and normalized (:mod:`rabbit_rag.ingest.readers`), split into
+Kiwi-sentence chunks (:class:`rabbit_rag.text.KiwiChunker`), embedded, and written through the index's
+one writer (:class:`rabbit_rag.index.IndexWriter`); :mod:`rabbit_rag.ingest.pipeline` drives it.
 
 예::
 
@@ -8,28 +12,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from rabbit_rag.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
 
-if TYPE_CHECKING:
-    from rabbit_rag.ingest.chunker import ChunkSpan, KiwiChunker
-    from rabbit_rag.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
-
-__all__ = ["ChunkSpan", "IngestReport", "KiwiChunker", "ingest_documents", "ingest_paths"]
-
-_HOME = {
-    "ChunkSpan": "rabbit_rag.ingest.chunker",
-    "KiwiChunker": "rabbit_rag.ingest.chunker",
-    "IngestReport": "rabbit_rag.ingest.pipeline",
-    "ingest_documents": "rabbit_rag.ingest.pipeline",
-    "ingest_paths": "rabbit_rag.ingest.pipeline",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so the parser child process (rabbit_rag.ingest.readers.isolation) starts without numpy and the index
-    # code; `from rabbit_rag.ingest import ingest_paths` works as before.
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+__all__ = ["IngestReport", "ingest_documents", "ingest_paths"]

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from rabbit_rag.ingest.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.ingest.readers import read_bytes, read_path, supported_extensions
 from rabbit_rag.ingest.readers.isolation import ParseWorker
 from rabbit_rag.ingest.readers.limits import MB, ReadLimits
@@ -38,6 +37,7 @@ from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.index.docstore import ChunkRow
 from rabbit_rag.index.store import IndexWriter
 from rabbit_rag.settings import Settings
+from rabbit_rag.text.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.types import Document
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]

@@ -18,13 +18,15 @@ Numbers that match no source are dropped from the answer text and counted.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rabbit_rag.text.sentences import chunk_sentences
+from rabbit_rag.text.similarity import spaceless_bigrams
+from rabbit_rag.text.terms import text_terms
 from rabbit_rag.types import Chunk, ScoredChunk
 
 _NUM = r"[0-9０-９]{1,3}"  # [2024] is a year, not source 2024
@@ -134,27 +136,6 @@ def _has_words(s: str) -> bool:
 # --- choosing the supporting sentence ----------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8192)
-def chunk_sentences(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
-    """Kiwi sentences of a chunk's text: ``(start, end, content terms)``, offsets into ``text``."""
-    from rabbit_rag.korean import analyze_sentences
-
-    return tuple((s.start, s.end, frozenset(s.terms)) for s in analyze_sentences(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def text_terms(text: str) -> frozenset[str]:
-    """Kiwi content terms of a statement or question."""
-    from rabbit_rag.korean import bm25_tokenize
-
-    return frozenset(bm25_tokenize(text))
-
-
-def _bigrams(s: str) -> set[str]:
-    s = "".join(s.split())
-    return {s[i : i + 2] for i in range(len(s) - 1)}
-
-
 def support_score(
     statement_terms: frozenset[str], statement_bigrams: set[str], sentence: str, terms: frozenset[str]
 ) -> float:
@@ -166,7 +147,7 @@ def support_score(
         common = len(statement_terms & terms)
         score += common / len(statement_terms) + 0.25 * common / len(terms)
     if statement_bigrams:
-        sb = _bigrams(sentence)
+        sb = spaceless_bigrams(sentence)
         if sb:
             score += 0.2 * len(statement_bigrams & sb) / len(statement_bigrams | sb)
     return score
@@ -184,7 +165,7 @@ def best_sentence(chunk_text: str, statement: str, fallback: str | None = None) 
     for probe in (statement, fallback):
         if not probe:
             continue
-        terms, grams = text_terms(probe), _bigrams(probe)
+        terms, grams = text_terms(probe), spaceless_bigrams(probe)
         scored = [(support_score(terms, grams, chunk_text[a:b], t), -i) for i, (a, b, t) in enumerate(sents)]
         best, neg_i = max(scored)
         if best > 0.05:

@@ -37,7 +37,7 @@ from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.base import Generator
 from rabbit_rag.prompts import NOT_FOUND
 from rabbit_rag.retrievers import MAX_QUERY_CHARS, Retriever
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import ScoredChunk
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.korean import bm25_query_terms
+from rabbit_rag.text.terms import bm25_query_terms
 from rabbit_rag.types import ScoredChunk
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from rabbit_rag.ingest.readers.pdf import PdfReader
 from rabbit_rag.ingest.readers.text import MarkdownReader, TextReader
 
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
-from rabbit_rag.text import sniff_binary
+from rabbit_rag.text.normalize import sniff_binary
 from rabbit_rag.types import Document
 
 READERS: list[Reader] = [

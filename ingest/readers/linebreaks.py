@@ -93,7 +93,7 @@ def join_broken_words(pages: Sequence[Sequence[str]]) -> list[str]:
                 lengths.append(k)
         glue.append(seps)
     if probes:
-        from rabbit_rag.korean import get_kiwi
+        from rabbit_rag.text.kiwi import get_kiwi
 
         for (p, i), spaced, k in zip(
             candidates, get_kiwi().space(probes, reset_whitespace=False), lengths, strict=True

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.evaluation.metrics import ranking_metrics
 from rabbit_rag.settings import Settings
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import Document
 
 Unit = Literal["paragraph", "article"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from rabbit_rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rabbit_rag.index.fsio import atomic_write_json
-from rabbit_rag.korean import tokenizer_settings
+from rabbit_rag.text.terms import tokenizer_settings
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "rabbit-rag-index"

@@ -7,11 +7,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from rabbit_rag.ingest.chunker import ChunkSpan, KiwiChunker
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.korean import analyze_sentences, structural_breaks
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.chunker import ChunkSpan, KiwiChunker
+from rabbit_rag.text.normalize import normalize_text
+from rabbit_rag.text.sentences import analyze_sentences, structural_breaks
 from rabbit_rag.types import Document
 from tests.conftest import SAMPLES
 

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from rabbit_rag.korean import (
-    analyze_many,
-    bm25_query_terms,
-    bm25_tokenize,
-    key_nouns,
-    segment_spans,
-    split_sentences,
-    structural_breaks,
-)
+from rabbit_rag.text.sentences import analyze_many, segment_spans, split_sentences, structural_breaks
+from rabbit_rag.text.terms import bm25_query_terms, bm25_tokenize, key_nouns
 
 TEXT = "제1장 총강\n제1조 ① 대한민국은 민주공화국이다.\n②대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.\n\n대통령의 임기는 5년으로 하며, 중임할 수 없다. 국회의원의 임기는 4년으로 한다."
 

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
-from rabbit_rag.text import decode_bytes, normalize_text
+from rabbit_rag.text.normalize import decode_bytes, normalize_text
 
 KOREAN = "대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
 

@@ -1,6 +1,6 @@
 """``KiwiSentenceSplitter``: rabbit-rag's Kiwi sentence chunker as a llama-index ``TextSplitter``.
 
-The nodes are the chunks :class:`~rabbit_rag.ingest.chunker.KiwiChunker` makes for our own index — whole Kiwi
+The nodes are the chunks :class:`~rabbit_rag.text.chunker.KiwiChunker` makes for our own index — whole Kiwi
 sentences packed up to a token budget, neighbours sharing ``overlap_sentences`` sentences, never
 crossing an article heading (제N조) — and they carry exact offsets into the text they were cut from:
 ``document.text[node.start_char_idx:node.end_char_idx] == node.text``.
@@ -12,7 +12,7 @@ afterwards would move the offsets.
 예::
 
     from llama_index.core import Document
-    from rabbit_rag.text import normalize_text
+    from rabbit_rag.text.normalize import normalize_text
 
     doc = Document(text=normalize_text(open("samples/constitution.txt", encoding="utf-8").read()))
     nodes = KiwiSentenceSplitter(max_tokens=128).get_nodes_from_documents([doc])
@@ -60,7 +60,7 @@ class KiwiSentenceSplitter(TextSplitter):
         return "KiwiSentenceSplitter"
 
     def _chunker(self) -> Any:
-        from rabbit_rag.ingest.chunker import KiwiChunker
+        from rabbit_rag.text.chunker import KiwiChunker
 
         return KiwiChunker(self.max_tokens, self.overlap_sentences, count_tokens=self._count_tokens)
 

@@ -27,7 +27,7 @@ from rabbit_rag.integrations.llama_index import (
     vector_index,
 )
 from rabbit_rag.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.normalize import normalize_text
 from tests.conftest import LLAMA_SCRIPT, SAMPLES
 
 QUESTION = "국회의원의 임기는?"

@@ -9,12 +9,12 @@ from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import MetadataMode, TextNode
 from llama_index.core.vector_stores import SimpleVectorStore
-from rabbit_rag.ingest.chunker import KiwiChunker
 
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.integrations.llama_index import KiwiSentenceSplitter, LlamaIndexRetriever, RabbitEmbedding
-from rabbit_rag.korean import split_sentences
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.chunker import KiwiChunker
+from rabbit_rag.text.normalize import normalize_text
+from rabbit_rag.text.sentences import split_sentences
 from rabbit_rag.types import Document as RabbitDocument
 from tests.conftest import SAMPLES
 

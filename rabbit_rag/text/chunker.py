@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.korean import Sentence, analyze_stream, structural_breaks
+from rabbit_rag.text.sentences import Sentence, analyze_stream, structural_breaks
 from rabbit_rag.types import Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
