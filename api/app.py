@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from rabbit_rag import __version__
 from rabbit_rag.api.errors import install_error_handlers
 from rabbit_rag.api.metrics import Metrics
 from rabbit_rag.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rabbit_rag.api.state import AppState
-
-from rabbit_rag import __version__
 from rabbit_rag.settings import Settings
 
 log = logging.getLogger("rabbit_rag.api")

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from rabbit_rag.api.errors import AuthenticationError, PermissionDeniedError
-
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.index.docstore import now_iso
 from rabbit_rag.index.fsio import atomic_write_bytes

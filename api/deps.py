@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
+
 from rabbit_rag.api.auth import ANONYMOUS_ADMIN, Principal
 from rabbit_rag.api.collections import NAME_RE
 from rabbit_rag.api.state import AppState, get_state

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rabbit_rag.api.errors import ConflictError, NotFoundError
-
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.index.docstore import now_iso
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rabbit_rag.api.errors import error_response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rabbit_rag.api.errors import error_response
 
 JSON_BODY_LIMIT = 1_000_000  # every request but an upload is small JSON
 

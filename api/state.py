@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+
 from rabbit_rag.api.answers import AnswerEngines
 from rabbit_rag.api.auth import KeyStore, keys_file_for
 from rabbit_rag.api.collections import CollectionRegistry
 from rabbit_rag.api.jobs import Job, JobManager
 from rabbit_rag.api.metrics import Metrics
 from rabbit_rag.api.uploads import Staging
-
+from rabbit_rag.components import configure_process
 from rabbit_rag.settings import Settings
+from rabbit_rag.text.kiwi import get_kiwi
 
 log = logging.getLogger("rabbit_rag.api")
 
@@ -49,6 +51,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings, metrics: Metrics) -> AppState:
+        configure_process(settings)
         keys = KeyStore(keys_file_for(settings.index_root, settings.api_keys_file), settings.api_keys)
         collections = CollectionRegistry(settings.index_root, settings)
         collections.clean_trash()
@@ -78,8 +81,6 @@ class AppState:
     def _preload(self) -> None:
         t0 = time.perf_counter()
         try:
-            from rabbit_rag.text.kiwi import get_kiwi
-
             get_kiwi()  # ~1 s and 280 MB once per process; the first search would pay it otherwise
             for name in self.collections.names():
                 try:

@@ -33,9 +33,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    from rabbit_rag.ingest import ingest_documents
-
     from rabbit_rag.evaluation.korquad import load_korquad
+    from rabbit_rag.ingest import ingest_documents
     from rabbit_rag.text.kiwi import get_kiwi, kiwi_workers
     from rabbit_rag.types import Document
 

@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 from rabbit_rag.ingest.readers import read_bytes  # noqa: E402
 from rabbit_rag.ingest.readers.limits import ReadLimits  # noqa: E402
-
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, korean_pdf, wrap_chars  # noqa: E402
 
 NO_LIMIT = ReadLimits(timeout_s=None, max_unpacked_bytes=10**10)

@@ -68,8 +68,8 @@ def sentence_pool(dataset: Path) -> list[tuple[str, list[str]]]:
 
 
 def build(index: Path, n_chunks: int, pool: list[tuple[str, list[str]]], seed: int = 0) -> float:
+    from rabbit_rag.index import IndexWriter
     from rabbit_rag.index.docstore import ChunkRow
-    from rabbit_rag.index.store import IndexWriter
 
     rng = random.Random(seed)
     enc = RandomEncoder()
@@ -123,7 +123,7 @@ def raw_faiss(index, queries: list[str]) -> tuple[float, float]:
     """The FAISS call alone (one thread), for comparison with our dense/hybrid figures."""
     import faiss
 
-    vectors = index.generation.vectors.index
+    vectors = index.generation.vectors.index  # the raw FAISS index, timed on its own
     rng = np.random.default_rng(2)
     faiss.omp_set_num_threads(1)
     lat = []
@@ -146,7 +146,7 @@ def main() -> None:
 
     from rabbit_rag import embeddings
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     embeddings._cache[(RandomEncoder.model_id, None)] = RandomEncoder()  # type: ignore[assignment]
     _, questions = load_korquad(args.dataset, "paragraph")
@@ -173,7 +173,7 @@ def main() -> None:
                 f"{n:>8} {'':>8} {'(faiss)':>7} {p50:>8.2f} {p95:>8.2f}   raw IndexFlatIP search alone, same run",
                 flush=True,
             )
-            index.store.close()
+            index.close()
     if args.encoder:
         p50, p95 = encoder_latency(queries)
         print(f"\nquery embedding alone: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (add to hybrid/dense)")

@@ -12,6 +12,7 @@ one writer (:class:`rabbit_rag.index.IndexWriter`); :mod:`rabbit_rag.ingest.pipe
 
 from __future__ import annotations
 
-from rabbit_rag.ingest.pipeline import IngestReport, ingest_documents, ingest_paths
+from rabbit_rag.ingest.options import IngestOptions
+from rabbit_rag.ingest.pipeline import FileOutcome, IngestReport, ingest_documents, ingest_files, ingest_paths
 
-__all__ = ["IngestReport", "ingest_documents", "ingest_paths"]
+__all__ = ["FileOutcome", "IngestOptions", "IngestReport", "ingest_documents", "ingest_files", "ingest_paths"]

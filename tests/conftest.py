@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rabbit_rag.notices import forget_notices
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -85,6 +87,4 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_notices() -> None:
     """Notices print once per process; each test sees its own."""
-    from rabbit_rag.index import store
-
-    store._noticed.clear()
+    forget_notices()

@@ -24,13 +24,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
 from rabbit_rag.api import schemas
 from rabbit_rag.api.collections import check_name
 from rabbit_rag.api.deps import Caller, State
 from rabbit_rag.api.errors import error_payload, error_responses
 from rabbit_rag.api.sse import iterate_in_thread, sse_data
-from starlette.concurrency import run_in_threadpool
-
 from rabbit_rag.errors import InvalidInputError, RabbitRagError
 
 router = APIRouter(prefix="/v1", tags=["openai"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Administrable, Caller, Readable, State
 from rabbit_rag.api.errors import ConflictError, error_responses

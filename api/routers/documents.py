@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from rabbit_rag.api import schemas
-from rabbit_rag.api.deps import Readable, State, Writable
-from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
-from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label, needs_probe
-from rabbit_rag.api.writes import remove_document, run_ingest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State, Writable
+from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, clean_label
+from rabbit_rag.api.writes import remove_document, run_ingest
 from rabbit_rag.errors import InvalidInputError
+from rabbit_rag.ingest.readers import detect, needs_whole_file
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
 
@@ -54,12 +55,12 @@ def _stage_one(state: State, upload: UploadFile) -> StagedFile:
     f = upload.file
     f.seek(0)
     head = f.read(HEAD_BYTES)
-    if needs_probe(label, head):  # containers are told apart by what they hold (bounded by the upload limit)
+    if needs_whole_file(label, head):  # containers are told apart by what they hold (bounded by the upload limit)
         data = head + f.read()
-        reader = check_type(label, head, data)
+        reader = detect(label, head, data).name
         f.seek(len(head))
     else:
-        reader = check_type(label, head)  # 415 before anything is written
+        reader = detect(label, head).name  # 415 before anything is written
     path = state.staging.new_path()
     size = 0
     with open(path, "xb") as out:
@@ -122,7 +123,7 @@ def list_documents(
 ) -> schemas.DocumentList:
     index = state.collections.get(name)
     docs = [schemas.DocumentInfo(**d.to_dict()) for d in index.documents(limit, offset)]
-    total = int(index.store.counts().get("documents", 0))
+    total = int(index.counts().get("documents", 0))
     return schemas.DocumentList(collection=name, total=total, limit=limit, offset=offset, documents=docs)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+
 from rabbit_rag.api.deps import State
 
 router = APIRouter(tags=["health"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+
 from rabbit_rag.api import schemas
 from rabbit_rag.api.collections import NAME_RE, check_name
 from rabbit_rag.api.deps import Caller, State

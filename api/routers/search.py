@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Readable, State
 from rabbit_rag.api.errors import error_responses
-
-from rabbit_rag.index.store import SearchFilter
-from rabbit_rag.retrievers import make_retriever
+from rabbit_rag.components import retriever_from_settings
+from rabbit_rag.index import SearchFilter
+from rabbit_rag.limits import MAX_API_TOP_K
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 
@@ -26,8 +27,8 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
     s = state.settings
     index = state.collections.get(name)  # one snapshot for the whole search
     mode = body.mode or s.search_mode
-    k = body.top_k or min(s.top_k, schemas.MAX_TOP_K)
-    retriever = make_retriever(index, mode, weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k)
+    k = body.top_k or min(s.top_k, MAX_API_TOP_K)
+    retriever = retriever_from_settings(s, index, mode)
     hits = retriever.retrieve(body.query, k, filters=SearchFilter.of(body.source, body.doc_id))
     note = None
     if retriever.name != mode:  # hybrid/dense on a collection without usable vectors

@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.ingest.readers.base import Reader
 from rabbit_rag.ingest.readers.docx import DocxReader
 from rabbit_rag.ingest.readers.html import HtmlReader
@@ -32,8 +33,6 @@ from rabbit_rag.ingest.readers.hwpx import HwpxReader
 from rabbit_rag.ingest.readers.limits import ReadLimits, current_limits, limits_scope
 from rabbit_rag.ingest.readers.pdf import PdfReader
 from rabbit_rag.ingest.readers.text import MarkdownReader, TextReader
-
-from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.text.normalize import sniff_binary
 from rabbit_rag.types import Document
 
@@ -78,6 +77,34 @@ def reader_for(name: str, head: bytes, data: bytes | None = None) -> Reader:
     )
 
 
+def needs_whole_file(name: str, head: bytes) -> bool:
+    """Whether telling the type apart needs the whole file (a ZIP or OLE container: DOCX, HWPX, HWP)."""
+    return any(r.sniff(head, name) and getattr(r, "probe", None) is not None for r in READERS)
+
+
+def detect(name: str, head: bytes, data: bytes | None = None) -> Reader:
+    """The reader for a file starting with ``head`` (``data``: the whole file, for containers), judged
+    by content first and by the name's extension second; :class:`UnsupportedFormatError` when no
+    reader takes it, or when the content is a known binary (an executable, an image, an archive) under
+    a document's name — an ELF renamed ``.pdf`` or ``.txt`` is refused, not parsed.
+
+    Ingest and the API's upload check share this one decision.
+
+    예: ``detect("헌법.txt", data[:8192]).name`` → ``'text'``
+    """
+    reader = reader_for(name, head, data)
+    probe = getattr(reader, "probe", None)
+    by_content = reader.sniff(head, name) and (probe is None or data is None or probe(data))
+    if not by_content:
+        kind = sniff_binary(head)
+        # NUL bytes alone are left to the reader (UTF-16 text with a BOM has them)
+        if kind is not None and "NUL" not in kind:
+            raise UnsupportedFormatError(
+                name, f"the content is {kind}, not {reader.name} as the name suggests; give the document itself"
+            )
+    return reader
+
+
 def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Document:
     """Parse file content whose name (a label: for the extension and messages only) is ``name``.
 
@@ -88,7 +115,7 @@ def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Docu
     예: ``read_bytes(upload.file.read(), upload.filename)``
     """
     with limits_scope(limits or current_limits()):
-        return reader_for(name, data[:4096], data).read(data, name)
+        return detect(name, data[:4096], data).read(data, name)
 
 
 def read_path(
@@ -122,7 +149,9 @@ __all__ = [
     "READERS",
     "ReadLimits",
     "Reader",
+    "detect",
     "limits_scope",
+    "needs_whole_file",
     "read_bytes",
     "read_path",
     "reader_for",

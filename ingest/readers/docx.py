@@ -23,11 +23,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from rabbit_rag.errors import DocumentError
 from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
-
-from rabbit_rag.errors import DocumentError
 from rabbit_rag.types import Document
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -29,7 +29,6 @@ from typing import Any
 
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
-
 from rabbit_rag.text.normalize import decode_bytes
 from rabbit_rag.types import Document
 

@@ -37,10 +37,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import UnpackBudget, check_deadline
-
-from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.text.normalize import sniff_binary
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
+
+from rabbit_rag.errors import DocumentError
 from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
-
-from rabbit_rag.errors import DocumentError
 from rabbit_rag.types import Document
 
 MIMETYPE = b"application/hwp+zip"

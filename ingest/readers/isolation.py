@@ -37,11 +37,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rabbit_rag.ingest.readers.limits import MB, ReadLimits, timeout_reason
-
 import rabbit_rag
 from rabbit_rag import errors
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.limits import MB, ReadLimits, timeout_reason
 from rabbit_rag.types import Block, Document
 
 _LEN = struct.Struct(">Q")

@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.limits import DEFAULT_MAX_RATIO, DEFAULT_MAX_UNPACKED_MB, DEFAULT_PARSE_TIMEOUT_S
 
 MB = 1_000_000
 
@@ -35,9 +36,9 @@ MB = 1_000_000
 class ReadLimits:
     """Per-file parsing limits (see the module docstring)."""
 
-    max_unpacked_bytes: int = 256 * MB
-    max_ratio: float = 200.0
-    timeout_s: float | None = 120.0
+    max_unpacked_bytes: int = int(DEFAULT_MAX_UNPACKED_MB * MB)
+    max_ratio: float = DEFAULT_MAX_RATIO
+    timeout_s: float | None = DEFAULT_PARSE_TIMEOUT_S
 
 
 @dataclass(slots=True)

@@ -27,11 +27,10 @@ import io
 import logging
 from typing import Any
 
+from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
 from rabbit_rag.ingest.readers.linebreaks import join_broken_words
-
-from rabbit_rag.errors import DocumentError, EmptyDocumentError
 from rabbit_rag.types import Document
 
 PDF_MAGIC = b"%PDF-"

@@ -24,11 +24,13 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure retrieval and answers on KorQuAD 1.0.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+keys_app = typer.Typer(help="API keys for `rabbit-rag serve` (stored hashed in a keys file).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _register() -> None:
     # Importing a command module registers its commands on ``app`` / ``eval_app``.
-    from rabbit_rag.cli import ask_cmd, eval_answers_cmd, eval_cmd, ingest_cmd, search_cmd, serve_cmd  # noqa: F401
+    from rabbit_rag.cli import ask, evaluate, ingest, keys, search, serve  # noqa: F401
 
 
 def main() -> None:

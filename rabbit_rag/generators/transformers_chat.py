@@ -36,7 +36,7 @@ from typing import Any
 
 from rabbit_rag.embeddings import pick_device, resolve_model
 from rabbit_rag.errors import GeneratorError, InvalidInputError, ModelUnavailableError
-from rabbit_rag.generators.base import ChatMessage
+from rabbit_rag.generators.base import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, ChatMessage
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -125,9 +125,9 @@ class TransformersChatModel:
         device: str | None = None,
         dtype: str = "auto",
         max_context: int | None = None,
-        max_new_tokens: int = 512,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         model: Any = None,
         tokenizer: Any = None,
     ) -> None:
@@ -376,9 +376,9 @@ def load_chat_model(
     device: str | None = None,
     dtype: str = "auto",
     max_context: int | None = None,
-    max_new_tokens: int = 512,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    temperature: float = DEFAULT_TEMPERATURE,
+    top_p: float = DEFAULT_TOP_P,
 ) -> TransformersChatModel:
     """The chat model ``model_id`` loaded (once per process for the same id, device, dtype and context
     cap). Raises :class:`ModelUnavailableError` naming the model when it cannot load here.

@@ -11,7 +11,7 @@ Every chunk satisfies ``text[chunk.start:chunk.end] == chunk text``.
 
 예::
 
-    chunker = KiwiChunker(max_tokens=128)
+    chunker = KiwiChunker(chunk_tokens=128)
     for span in chunker.chunk(document):
         print(span.start, span.end, document.text[span.start:span.end][:30])
 """
@@ -29,6 +29,10 @@ from rabbit_rag.text.sentences import Sentence, analyze_stream, structural_break
 from rabbit_rag.types import Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
+
+#: The chunk budget in tokens and the whole sentences shared by neighbouring chunks, unless configured.
+DEFAULT_CHUNK_TOKENS = 256
+DEFAULT_OVERLAP_SENTENCES = 1
 T = TypeVar("T")
 
 
@@ -64,23 +68,28 @@ class _Unit:
 
 
 class KiwiChunker:
-    """Packs Kiwi sentences into chunks of at most ``max_tokens`` tokens.
+    """Packs Kiwi sentences into chunks of at most ``chunk_tokens`` tokens.
 
     ``count_tokens`` counts a batch of texts in model tokens (e.g. an embedder's
     ``count_tokens``); without it the budget is in Kiwi morphemes.
     """
 
-    def __init__(self, max_tokens: int = 256, overlap_sentences: int = 1, count_tokens: TokenCounter | None = None):
-        if max_tokens < 8:
-            raise InvalidInputError(f"max_tokens={max_tokens} is too small; use at least 8")
+    def __init__(
+        self,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+        count_tokens: TokenCounter | None = None,
+    ) -> None:
+        if chunk_tokens < 8:
+            raise InvalidInputError(f"chunk_tokens={chunk_tokens} is too small; use at least 8")
         if overlap_sentences < 0:
             raise InvalidInputError(f"overlap_sentences={overlap_sentences} must be >= 0")
-        self.max_tokens = max_tokens
+        self.chunk_tokens = chunk_tokens
         self.overlap_sentences = overlap_sentences
         self.count_tokens = count_tokens
         # With model tokens we only learn which sentences are too long after counting; keep the
         # morphemes of any sentence that might be, so it can be cut without a second analysis.
-        self._keep_over = max(4, max_tokens // 4) if count_tokens else max_tokens
+        self._keep_over = max(4, chunk_tokens // 4) if count_tokens else chunk_tokens
 
     # -- public -----------------------------------------------------------------------------------
     def chunk(self, doc: Document) -> list[ChunkSpan]:
@@ -133,7 +142,7 @@ class KiwiChunker:
         units: list[_Unit] = []
         for sent, n in zip(sentences, self._counts(doc.text, sentences), strict=True):
             zone = bisect.bisect_right(zone_starts, sent.start)
-            if n <= self.max_tokens:
+            if n <= self.chunk_tokens:
                 units.append(_Unit(sent.start, sent.end, n, sent.terms, zone))
             else:
                 units.extend(self._cut(doc.text, sent, n, zone))
@@ -145,14 +154,14 @@ class KiwiChunker:
             return []
         tail = previous[-self.overlap_sentences :]
         n = sum(u.n_tokens for u in tail)
-        if n > self.max_tokens // 2 or n + nxt.n_tokens > self.max_tokens:
+        if n > self.chunk_tokens // 2 or n + nxt.n_tokens > self.chunk_tokens:
             return []
         return list(tail)
 
     def _cut(self, text: str, sent: Sentence, n_tokens: int, zone: int) -> list[_Unit]:
         """Cut an over-long sentence into pieces within budget, at morpheme starts after a space."""
         morphs: list[tuple[int, int, list[str]]] = sent.morphemes or [(sent.start, sent.end, [])]
-        pieces = max(2, math.ceil(n_tokens / self.max_tokens * 1.1))
+        pieces = max(2, math.ceil(n_tokens / self.chunk_tokens * 1.1))
         per = max(1, math.ceil(len(morphs) / pieces))
         out: list[_Unit] = []
         i = 0
@@ -172,7 +181,7 @@ class KiwiChunker:
             piece_tokens = j - i
             if self.count_tokens is not None:
                 piece_tokens = max(1, self.count_tokens([text[start:end]])[0])
-            if piece_tokens > self.max_tokens and j - i > 1:
+            if piece_tokens > self.chunk_tokens and j - i > 1:
                 sub = Sentence(start, end, j - i, terms, morphs[i:j])
                 out.extend(self._cut(text, sub, piece_tokens, zone))
             elif end > start:
@@ -209,7 +218,7 @@ class _Packer:
         out: list[ChunkSpan] = []
         if not sentences:
             return out
-        budget = self.chunker.max_tokens
+        budget = self.chunker.chunk_tokens
         for unit in self.chunker._units(self.doc, sentences, self.zone_starts):
             if self.current and (unit.zone != self.current[-1].zone or self.total + unit.n_tokens > budget):
                 out.append(self.chunker._span(self.doc, self.current))

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from rabbit_rag.api.auth import KeyStore, add_key, hash_key, revoke_key
 
+from rabbit_rag.api.auth import KeyStore, add_key, hash_key, revoke_key
 from rabbit_rag.errors import InvalidInputError
 from tests.api.conftest import COLLECTION, assert_error
 

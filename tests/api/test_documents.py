@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from rabbit_rag.api.uploads import check_type, clean_label
 
+from rabbit_rag.api.uploads import clean_label
+from rabbit_rag.ingest.readers import detect
 from tests.api.conftest import COLLECTION, assert_error, wait_job
 from tests.conftest import SAMPLES
 
@@ -180,8 +181,8 @@ def test_labels_and_type_checks() -> None:
     assert clean_label("") == "upload.txt" and clean_label("../..") == "upload.txt"
     assert clean_label("한글\x00이름.txt") == "한글이름.txt"
     assert clean_label("e\u0301.txt") == "\u00e9.txt"  # NFC
-    assert check_type("a.txt", "대한민국".encode()) == "text"
-    assert check_type("a.md", b"# title") == "markdown"
+    assert detect("a.txt", "대한민국".encode()).name == "text"
+    assert detect("a.md", b"# title").name == "markdown"
 
 
 def test_unreadable_file_is_a_per_file_error(client, keys) -> None:

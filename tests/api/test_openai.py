@@ -9,7 +9,6 @@ import pytest
 openai = pytest.importorskip("openai")
 
 from rabbit_rag.api.app import create_app  # noqa: E402
-
 from tests.api.conftest import COLLECTION, Keys, make_settings  # noqa: E402
 from tests.api.live import live_server  # noqa: E402
 

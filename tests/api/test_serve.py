@@ -96,8 +96,8 @@ def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
 
 def test_serve_without_keys_warns(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
-    from rabbit_rag.api.app import create_app
 
+    from rabbit_rag.api.app import create_app
     from tests.api.conftest import make_settings
 
     logs: list[str] = []

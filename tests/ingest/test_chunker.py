@@ -43,7 +43,7 @@ def _check_invariants(doc: Document, spans: list[ChunkSpan], budget: int) -> Non
 
 @pytest.mark.parametrize("budget", [32, 128, 256])
 def test_constitution_invariants(constitution: Document, budget: int) -> None:
-    spans = KiwiChunker(max_tokens=budget).chunk(constitution)
+    spans = KiwiChunker(chunk_tokens=budget).chunk(constitution)
     _check_invariants(constitution, spans, budget)
 
 
@@ -55,7 +55,7 @@ def test_tiny_document_is_one_chunk() -> None:
 
 
 def test_articles_never_share_a_chunk(constitution: Document) -> None:
-    spans = KiwiChunker(max_tokens=512).chunk(constitution)
+    spans = KiwiChunker(chunk_tokens=512).chunk(constitution)
     for s in spans:
         chunk = constitution.text[s.start : s.end]
         assert sum(1 for line in chunk.split("\n") if line.strip().startswith("제") and "조 " in line[:8]) <= 1, chunk
@@ -64,13 +64,13 @@ def test_articles_never_share_a_chunk(constitution: Document) -> None:
 def test_overlap_repeats_whole_sentences() -> None:
     text = " ".join(f"이것은 {i}번째 문장으로 조금 길게 쓴 시험용 문장입니다." for i in range(40))
     doc = Document(source="o.txt", text=text)
-    spans = KiwiChunker(max_tokens=60, overlap_sentences=1).chunk(doc)
+    spans = KiwiChunker(chunk_tokens=60, overlap_sentences=1).chunk(doc)
     assert len(spans) > 3
     for a, b in itertools.pairwise(spans):
         assert b.start < a.end  # the next chunk begins inside the previous one: one shared sentence
         shared = doc.text[b.start : a.end]
         assert shared.endswith("입니다.") and shared.count("입니다.") == 1
-    no_overlap = KiwiChunker(max_tokens=60, overlap_sentences=0).chunk(doc)
+    no_overlap = KiwiChunker(chunk_tokens=60, overlap_sentences=0).chunk(doc)
     assert all(b.start >= a.end for a, b in itertools.pairwise(no_overlap))
 
 
@@ -78,7 +78,7 @@ def test_overlong_sentence_is_cut_between_words() -> None:
     words = [f"단어{i}를" for i in range(300)]
     text = " ".join(words) + " 끝낸다."
     doc = Document(source="long.txt", text=unicodedata.normalize("NFC", text))
-    spans = KiwiChunker(max_tokens=50).chunk(doc)
+    spans = KiwiChunker(chunk_tokens=50).chunk(doc)
     assert len(spans) > 5
     for s in spans:
         assert s.n_tokens <= 50
@@ -95,7 +95,7 @@ def test_pages_and_sections_are_hard_boundaries() -> None:
         source="p.pdf", text=text, pages=((0, len(p1) + 1, 1), (len(p1) + 1, len(text), 2)),
         sections=((0, "서론"),),
     )  # fmt: skip
-    spans = KiwiChunker(max_tokens=256).chunk(doc)
+    spans = KiwiChunker(chunk_tokens=256).chunk(doc)
     assert [(text[s.start : s.end], s.page, s.section) for s in spans] == [(p1, 1, "서론"), (p2, 2, "서론")]
 
 
@@ -104,7 +104,7 @@ def test_budget_in_model_tokens(tiny_st_model: Path) -> None:
 
     emb = load_embedder(str(tiny_st_model))
     doc = Document(source="c.txt", text=" ".join(f"대한민국은 {i}번째 민주공화국이다." for i in range(60)))
-    spans = KiwiChunker(max_tokens=40, count_tokens=emb.count_tokens).chunk(doc)
+    spans = KiwiChunker(chunk_tokens=40, count_tokens=emb.count_tokens).chunk(doc)
     assert len(spans) > 5
     counts = emb.count_tokens([doc.text[s.start : s.end] for s in spans])
     assert max(counts) <= 40 + 2  # summed per sentence; joining whitespace may shift a token or two
@@ -112,5 +112,5 @@ def test_budget_in_model_tokens(tiny_st_model: Path) -> None:
 
 
 def test_rejects_silly_budgets() -> None:
-    with pytest.raises(InvalidInputError, match="max_tokens"):
-        KiwiChunker(max_tokens=2)
+    with pytest.raises(InvalidInputError, match="chunk_tokens"):
+        KiwiChunker(chunk_tokens=2)

@@ -7,11 +7,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+
+from rabbit_rag.errors import DocumentError, EmptyDocumentError, UnsupportedFormatError
 from rabbit_rag.ingest.readers import read_bytes, reader_for
 from rabbit_rag.ingest.readers.hwp import decode_para_text, inflate, iter_records
 from rabbit_rag.ingest.readers.limits import ReadLimits, UnpackBudget
-
-from rabbit_rag.errors import DocumentError, EmptyDocumentError, UnsupportedFormatError
 from tests.conftest import shared_data
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, zip_bomb
 

@@ -6,11 +6,11 @@ import io
 import itertools
 
 import pytest
+
+from rabbit_rag.errors import DocumentError
 from rabbit_rag.ingest.readers import read_bytes
 from rabbit_rag.ingest.readers.linebreaks import join_broken_words
 from rabbit_rag.ingest.readers.pdf import PdfReader
-
-from rabbit_rag.errors import DocumentError
 from tests.ingest.docgen import THREE_PAGES, image_only_pdf, korean_pdf, wrap_chars, wrap_words
 
 

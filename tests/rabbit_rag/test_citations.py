@@ -70,7 +70,7 @@ def test_verify_catches_a_wrong_offset() -> None:
 
 
 def test_citations_verify_against_the_docstore(sample_index_ro: Path) -> None:
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     index = open_index(sample_index_ro)
     hits = index.search("대통령 임기 중임", k=3, mode="bm25")

@@ -14,7 +14,7 @@ from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.extractive import ExtractiveGenerator
 from rabbit_rag.generators.llm import LLMGenerator
 from rabbit_rag.prompts import NOT_FOUND
-from rabbit_rag.retrievers import BM25Retriever
+from rabbit_rag.retrieval import BM25Retriever
 from tests.conftest import LLAMA_SCRIPT, shared_data
 
 ASK_KEYS = ["question", "answer", "generator", "citations", "sources"]
@@ -23,7 +23,7 @@ CITATION_KEYS = ["n", "chunk_id", "doc_id", "source", "page", "start", "end", "q
 
 @pytest.fixture(scope="module")
 def index(sample_index_ro: Path):
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     return open_index(sample_index_ro)
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rabbit_rag.ingest import ingest_documents, ingest_paths
 
 from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError
 from rabbit_rag.index import generation as generation_mod
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
+from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore
+from rabbit_rag.ingest import ingest_documents, ingest_paths
 from rabbit_rag.types import Document
 
 DOCS = [
@@ -47,7 +48,7 @@ def test_round_trip_bm25_only(tmp_path: Path) -> None:
     assert hits[0].chunk.source == "헌법.txt"
     for doc in idx.documents():
         text = idx.document_text(doc.doc_id)
-        for chunk in idx.store.document_chunks(doc.doc_id):
+        for chunk in idx.document_chunks(doc.doc_id):
             assert text[chunk.start : chunk.end] == chunk.text
 
 
@@ -109,13 +110,13 @@ def test_crash_between_commit_and_publish_is_repaired_on_open(tmp_path: Path, mo
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies after the docstore commit, before publishing
 
-    monkeypatch.setattr("rabbit_rag.index.store.build_generation", crash)
+    monkeypatch.setattr("rabbit_rag.index.publish.build_generation", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest_documents(DOCS[1:], index, embed_model="none", progress=False)
-    monkeypatch.setattr("rabbit_rag.index.store.build_generation", real_build)
+    monkeypatch.setattr("rabbit_rag.index.publish.build_generation", real_build)
     # the docstore has the new document; opening rebuilds the search files from it
     idx = open_index(index)
-    assert idx.generation is not None and idx.generation.revision == idx.store.revision()
+    assert idx.revision == DocStore(index / DOCSTORE_FILE, readonly=True).revision() > 0
     assert idx.search("대법원장 임기", k=1, mode="bm25")[0].chunk.source == "법원.txt"
 
 
@@ -213,4 +214,4 @@ def test_killed_ingest_leaves_a_readable_index(tmp_path: Path) -> None:
     assert {"헌법.txt", "법원.txt"} <= docs  # what was there before is still there
     assert idx.search("대통령 임기", k=1, mode="bm25")[0].chunk.source == "헌법.txt"
     for doc in idx.documents():  # whatever was committed is whole
-        assert doc.n_chunks == len(idx.store.document_chunks(doc.doc_id))
+        assert doc.n_chunks == len(idx.document_chunks(doc.doc_id))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.index.store import open_index
-from rabbit_rag.retrievers import BM25Retriever, HybridRetriever, Retriever
+from rabbit_rag.index import open_index
+from rabbit_rag.retrieval import BM25Retriever, HybridRetriever, Retriever
 from rabbit_rag.types import Chunk, ScoredChunk
 from tests.conftest import shared_data
 

@@ -36,8 +36,8 @@ from rabbit_rag.integrations.llama_index.retrievers import LlamaIndexRetriever, 
 from rabbit_rag.types import ScoredChunk
 
 if TYPE_CHECKING:
-    from rabbit_rag.index.store import Index, SearchFilter
-    from rabbit_rag.retrievers import Retriever
+    from rabbit_rag.index import Index, SearchFilter
+    from rabbit_rag.retrieval import Retriever
 
 
 class _Fixed:

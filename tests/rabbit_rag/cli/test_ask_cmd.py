@@ -19,7 +19,7 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 
 def test_ask_json_contract(sample_index_ro: Path) -> None:
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     res = run("ask", "국회의원 임기는?", "--index", str(sample_index_ro), "--llm", "extractive", "--json")
     assert res.exit_code == 0, res.output

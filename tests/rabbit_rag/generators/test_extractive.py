@@ -14,7 +14,7 @@ from rabbit_rag.prompts import NOT_FOUND
 
 @pytest.fixture(scope="module")
 def index(sample_index_ro: Path):
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     return open_index(sample_index_ro)
 

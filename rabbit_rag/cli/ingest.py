@@ -8,6 +8,7 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.ingest import IngestOptions, ingest_paths
 
 
 @app.command()
@@ -38,12 +39,11 @@ def ingest(
 
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
     """
-    from rabbit_rag.ingest.pipeline import ingest_paths
-
+    s = settings()
     with cli_errors(as_json):
         report = ingest_paths(
-            [str(p) for p in paths], index, embed_model=embed_model, sync=sync, settings=settings(),
-            chunk_tokens=chunk_tokens,
+            [str(p) for p in paths], index, embed_model=embed_model, sync=sync,
+            options=IngestOptions.from_settings(s), chunk_tokens=chunk_tokens,
         )  # fmt: skip
     if as_json:
         print_json(report.to_dict())
@@ -54,8 +54,8 @@ def ingest(
             f"{report.removed} removed, {len(report.skipped)} skipped, {len(report.failed)} failed "
             f"({report.chunks_added} chunks, {report.embedded} embedded) in {report.seconds:.1f}s"
         )
-        for s in report.skipped:
-            err(f"  skipped {s['source']}: {s['reason']}")
+        for skip in report.skipped:
+            err(f"  skipped {skip['source']}: {skip['reason']}")
         for f in report.failed:
             err(f"  failed  {f['source']}: {f['reason']}")
         typer.echo(

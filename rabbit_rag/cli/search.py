@@ -8,6 +8,9 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, print_json, settings
+from rabbit_rag.components import open_index_from_settings, retriever_from_settings
+from rabbit_rag.index import SearchFilter
+from rabbit_rag.limits import MAX_SEARCH_K
 
 
 def _snippet(text: str, width: int = 160) -> str:
@@ -19,9 +22,15 @@ def _snippet(text: str, width: int = 160) -> str:
 def search(
     query: str = typer.Argument(..., help="What to look for, in Korean or any language."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
-    k: int = typer.Option(5, "-k", "--top-k", min=1, max=1000, help="Number of results."),
-    mode: str = typer.Option(
-        "hybrid", "--mode", "-m", help="hybrid (BM25 + dense, fused), bm25 or dense. Without vectors: BM25."
+    k: int | None = typer.Option(
+        None, "-k", "--top-k", min=1, max=MAX_SEARCH_K, help="Number of results (default: RABBIT_RAG_TOP_K, 5)."
+    ),
+    mode: str | None = typer.Option(
+        None,
+        "--mode",
+        "-m",
+        help="hybrid (BM25 + dense, fused), bm25 or dense (default: RABBIT_RAG_SEARCH_MODE, hybrid). "
+        "Without vectors: BM25.",
     ),
     source: list[str] | None = typer.Option(None, "--source", help="Only these sources (exact or glob, repeatable)."),
     doc_id: list[str] | None = typer.Option(None, "--doc-id", help="Only these document ids (repeatable)."),
@@ -38,15 +47,11 @@ def search(
 
       rabbit-rag search "육아휴직" --index indexes/sample --mode bm25 --source "kobill/*" --json
     """
-    from rabbit_rag.index.store import open_index
-
     s = settings()
     with cli_errors(as_json):
-        idx = open_index(index, embed_device=s.embed_device)
-        hits = idx.search(
-            query, k=k, mode=mode, source=source or None, doc_id=doc_id or None,
-            weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k,
-        )  # fmt: skip
+        idx = open_index_from_settings(s, index)
+        retriever = retriever_from_settings(s, idx, mode)
+        hits = retriever.retrieve(query, k or s.top_k, filters=SearchFilter.of(source or None, doc_id or None))
     results = [h.to_dict(rank=i + 1) for i, h in enumerate(hits)]
     if as_json:
         print_json({"query": query, "results": results})

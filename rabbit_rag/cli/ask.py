@@ -9,6 +9,9 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.components import engine_from_settings, open_index_from_settings
+from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
+from rabbit_rag.limits import MAX_ASK_K
 
 
 @app.command()
@@ -22,7 +25,12 @@ def ask(
         "(no language model). Default: RABBIT_RAG_LLM, else auto.",
     ),
     k: int | None = typer.Option(
-        None, "-k", "--top-k", min=1, max=100, help="Passages retrieved as sources (default: RABBIT_RAG_ASK_TOP_K, 5)."
+        None,
+        "-k",
+        "--top-k",
+        min=1,
+        max=MAX_ASK_K,
+        help="Passages retrieved as sources (default: RABBIT_RAG_ASK_TOP_K, 5).",
     ),
     mode: str | None = typer.Option(
         None, "--mode", "-m", help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid)."
@@ -43,20 +51,12 @@ def ask(
 
       rabbit-rag ask "육아휴직 대상 자녀 나이는?" --index indexes/sample --llm openai --json
     """
-    from rabbit_rag.engine import DoneEvent, Engine, TokenEvent, check_question
-    from rabbit_rag.generators.factory import generator_from_settings
-    from rabbit_rag.index.store import open_index
-    from rabbit_rag.retrievers import make_retriever
-
     s = settings()
     answer = None
     with cli_errors(as_json):
         check_question(question, s.max_question_chars)  # before loading anything
-        idx = open_index(index, embed_device=s.embed_device)
-        retriever = make_retriever(idx, mode or s.ask_mode, weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k)
-        embedder = idx.embedder() if retriever.name != "bm25" else None
-        generator = generator_from_settings(s, llm, model=model, embedder=embedder)
-        engine = Engine(retriever, generator, k=k or s.ask_top_k, max_question_chars=s.max_question_chars)
+        idx = open_index_from_settings(s, index)
+        engine = engine_from_settings(s, idx, llm=llm, mode=mode, k=k, model=model)
         if as_json:
             answer = engine.ask(question)
         else:
