@@ -90,7 +90,7 @@ def test_bad_files_are_reported_and_the_rest_is_committed(corpus: Path, tmp_path
         locked.chmod(0o644)
     failed = {f["source"]: f["reason"] for f in report.failed}
     skipped = {s["source"]: s["reason"] for s in report.skipped}
-    assert "binary content" in failed["corpus/photo.txt"]
+    assert "the content is PNG image, not text" in failed["corpus/photo.txt"]  # judged by content, as uploads are
     if os.geteuid() != 0:  # root can read anything
         assert "permission denied" in failed["corpus/locked.txt"]
     assert "empty" in skipped["corpus/empty.txt"]
