@@ -12,8 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-MAX_TOP_K = 100
-MAX_QUERY_CHARS = 2000
+from rabbit_rag.citations import Citation
+from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUERY_CHARS, MAX_QUESTION_CHARS_CAP
+from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
+
+# A question's schema cap is the setting's hard cap: the configured limit (RABBIT_RAG_MAX_QUESTION_CHARS,
+# default 2000) is checked by the engine, so the setting applies to the API as it does to the CLI.
+MAX_TOP_K = MAX_API_TOP_K
 NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
 
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -82,19 +87,6 @@ class Deleted(BaseModel):
 
 
 # -- documents ---------------------------------------------------------------------------------------
-class DocumentInfo(BaseModel):
-    doc_id: str = Field(examples=["3f1c0a9e5b7d2c41"])
-    source: str = Field(examples=["constitution.txt"])
-    title: str | None = Field(examples=["대한민국헌법"])
-    content_hash: str
-    size: int | None
-    n_chars: int
-    n_chunks: int
-    metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
-
-
 class DocumentWithText(DocumentInfo):
     text: str = Field(description="The normalized text; chunk and citation offsets point into it.")
 
@@ -169,18 +161,6 @@ class SearchRequest(_Strict):
     )
 
 
-class SearchHit(BaseModel):
-    rank: int
-    score: float
-    chunk_id: int
-    doc_id: str
-    source: str
-    page: int | None
-    start: int = Field(description="Character offset into the document's text.")
-    end: int
-    text: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
-
-
 class SearchResponse(BaseModel):
     collection: str
     query: str
@@ -191,12 +171,11 @@ class SearchResponse(BaseModel):
 
 
 # -- ask ---------------------------------------------------------------------------------------------
-MAX_QUESTION_CHARS = 2000
 
 
 class AskRequest(_Strict):
     question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+        min_length=1, max_length=MAX_QUESTION_CHARS_CAP, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
     top_k: json_int(1, MAX_TOP_K) | None = Field(
         None, description="Passages retrieved as numbered sources (default 5)."
@@ -213,24 +192,8 @@ class AskRequest(_Strict):
     )
 
 
-class Citation(BaseModel):
-    n: int = Field(description="The [n] marker in the answer; sources[n-1] is the passage.")
-    chunk_id: int
-    doc_id: str
-    source: str
-    page: int | None
-    start: int = Field(description="quote == document text[start:end]")
-    end: int
-    quote: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
-
-
-class AskResponse(BaseModel):
+class AskResponse(Answer):
     collection: str
-    question: str
-    answer: str = Field(examples=["대통령의 임기는 5년으로 하며, 중임할 수 없다. [1]"])
-    generator: str = Field(description="What wrote the answer: extractive, transformers:<model>, openai:<model>.")
-    citations: list[Citation]
-    sources: list[SearchHit]
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
     notes: list[str] = Field(default_factory=list)
 
@@ -238,15 +201,15 @@ class AskResponse(BaseModel):
 # -- OpenAI-compatible chat --------------------------------------------------------------------------
 class ContentPart(BaseModel):
     type: str = Field(examples=["text"])
-    text: str | None = Field(None, max_length=MAX_QUESTION_CHARS * 4)
+    text: str | None = Field(None, max_length=MAX_CHAT_MESSAGE_CHARS)
 
     model_config = ConfigDict(extra="allow")
 
 
-class ChatMessage(BaseModel):
+class OpenAIMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: (
-        Annotated[str, Field(max_length=MAX_QUESTION_CHARS * 4)]
+        Annotated[str, Field(max_length=MAX_CHAT_MESSAGE_CHARS)]
         | Annotated[list[ContentPart], Field(max_length=64)]
         | None
     ) = None
@@ -260,7 +223,7 @@ class ChatCompletionRequest(BaseModel):
     are accepted for compatibility and ignored (the server's generator settings apply)."""
 
     model: str = Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"], description="The collection to ask.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=64)
     stream: StrictBool = False
     n: json_int(1, 1) | None = Field(None, description="Only 1 is supported.")
     temperature: json_float(0, 2) | None = None

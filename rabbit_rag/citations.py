@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from rabbit_rag.text.sentences import chunk_sentences
 from rabbit_rag.text.similarity import spaceless_bigrams
 from rabbit_rag.text.terms import text_terms
@@ -45,32 +47,27 @@ class Marker:
     numbers: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """Source ``n`` supports a statement of the answer; ``quote == document_text[start:end]``."""
+class Citation(BaseModel):
+    """Source ``n`` supports a statement of the answer; ``quote == document_text[start:end]``.
 
-    n: int
+    This is also the citation's JSON shape (``ask --json``, the API): ``statement`` — the part of the
+    answer the citation backs — stays out of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(description="The [n] marker in the answer; sources[n-1] is the passage.")
     chunk_id: int
     doc_id: str
     source: str
     page: int | None
-    start: int
+    start: int = Field(description="quote == document text[start:end]")
     end: int
-    quote: str
-    statement: str = ""
+    quote: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
+    statement: str = Field("", exclude=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of one citation (DESIGN.md: ``ask --json``)."""
-        return {
-            "n": self.n,
-            "chunk_id": self.chunk_id,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "page": self.page,
-            "start": self.start,
-            "end": self.end,
-            "quote": self.quote,
-        }
+        """The JSON shape of one citation."""
+        return self.model_dump()
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rabbit_rag import schemas
 from rabbit_rag.citations import Citation, cite
 from rabbit_rag.conversation import Turn, condense_query, topic_for
 from rabbit_rag.embeddings import Embedder
@@ -82,15 +83,19 @@ class Answer:
         """Whether the answer is "the documents do not say"."""
         return NOT_FOUND in self.text
 
+    def record(self) -> schemas.Answer:
+        """The ``ask --json`` shape (:class:`rabbit_rag.schemas.Answer`)."""
+        return schemas.Answer(
+            question=self.question,
+            answer=self.text,
+            generator=self.generator,
+            citations=list(self.citations),
+            sources=[schemas.SearchHit.of(s, i + 1) for i, s in enumerate(self.sources)],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``ask --json`` shape of DESIGN.md."""
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "generator": self.generator,
-            "citations": [c.to_dict() for c in self.citations],
-            "sources": [s.to_dict(rank=i + 1) for i, s in enumerate(self.sources)],
-        }
+        """The ``ask --json`` shape as a dict."""
+        return self.record().model_dump()
 
     def __repr__(self) -> str:
         lines = [self.text, ""]

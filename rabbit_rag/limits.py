@@ -13,6 +13,8 @@ MAX_QUERY_CHARS = 4000
 #: Longest question, by default (``RABBIT_RAG_MAX_QUESTION_CHARS``); the setting may go up to the cap.
 DEFAULT_MAX_QUESTION_CHARS = 2000
 MAX_QUESTION_CHARS_CAP = 100_000
+#: Longest content of one chat message (OpenAI-compatible endpoint).
+MAX_CHAT_MESSAGE_CHARS = 4 * DEFAULT_MAX_QUESTION_CHARS
 #: Most results one search may ask for (CLI and library), and one API request.
 MAX_SEARCH_K = 1000
 MAX_API_TOP_K = 100

@@ -92,18 +92,3 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self, rank: int) -> dict[str, Any]:
-        """The JSON shape of one search result (see DESIGN.md)."""
-        c = self.chunk
-        return {
-            "rank": rank,
-            "score": round(float(self.score), 6),
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "source": c.source,
-            "page": c.page,
-            "start": c.start,
-            "end": c.end,
-            "text": c.text,
-        }

@@ -52,7 +52,7 @@ def _text(content: str | list[schemas.ContentPart] | None) -> str:
     return "\n".join(p.text for p in content if p.type == "text" and p.text)
 
 
-def conversation(messages: Sequence[schemas.ChatMessage]) -> tuple[str, list[Any]]:
+def conversation(messages: Sequence[schemas.OpenAIMessage]) -> tuple[str, list[Any]]:
     """The question (the last user message) and the earlier user/assistant pairs as turns."""
     from rabbit_rag.conversation import Turn, topic_for
 

@@ -122,7 +122,7 @@ def list_documents(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> schemas.DocumentList:
     index = state.collections.get(name)
-    docs = [schemas.DocumentInfo(**d.to_dict()) for d in index.documents(limit, offset)]
+    docs = [d.info() for d in index.documents(limit, offset)]
     total = int(index.counts().get("documents", 0))
     return schemas.DocumentList(collection=name, total=total, limit=limit, offset=offset, documents=docs)
 
@@ -146,7 +146,7 @@ def get_document(
             f"no document {doc_id!r} in collection {name!r}; GET /v1/collections/{name}/documents lists them"
         )
     if not text:
-        return schemas.DocumentInfo(**doc.to_dict())
+        return doc.info()
     return schemas.DocumentWithText(**doc.to_dict(), text=index.document_text(doc_id) or "")
 
 

@@ -39,5 +39,5 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
         mode=mode,
         retrieval=retriever.name,
         note=note,
-        results=[schemas.SearchHit(**h.to_dict(i + 1)) for i, h in enumerate(hits)],
+        results=[schemas.SearchHit.of(h, i + 1) for i, h in enumerate(hits)],
     )

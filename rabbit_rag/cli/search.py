@@ -11,6 +11,7 @@ from rabbit_rag.cli.common import cli_errors, print_json, settings
 from rabbit_rag.components import open_index_from_settings, retriever_from_settings
 from rabbit_rag.index import SearchFilter
 from rabbit_rag.limits import MAX_SEARCH_K
+from rabbit_rag.schemas import SearchHit
 
 
 def _snippet(text: str, width: int = 160) -> str:
@@ -52,7 +53,7 @@ def search(
         idx = open_index_from_settings(s, index)
         retriever = retriever_from_settings(s, idx, mode)
         hits = retriever.retrieve(query, k or s.top_k, filters=SearchFilter.of(source or None, doc_id or None))
-    results = [h.to_dict(rank=i + 1) for i, h in enumerate(hits)]
+    results = [SearchHit.of(h, i + 1).model_dump() for i, h in enumerate(hits)]
     if as_json:
         print_json({"query": query, "results": results})
         return

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rabbit_rag.schemas import DocumentInfo
 from rabbit_rag.types import Chunk
 
 SCHEMA = """
@@ -94,19 +95,16 @@ class StoredDocument:
     created_at: str
     updated_at: str
 
+    def info(self) -> DocumentInfo:
+        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path."""
+        return DocumentInfo(
+            doc_id=self.doc_id, source=self.source, title=self.title, content_hash=self.content_hash,
+            size=self.size, n_chars=self.n_chars, n_chunks=self.n_chunks, metadata=self.metadata,
+            created_at=self.created_at, updated_at=self.updated_at,
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "content_hash": self.content_hash,
-            "size": self.size,
-            "n_chars": self.n_chars,
-            "n_chunks": self.n_chunks,
-            "metadata": self.metadata,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        return self.info().model_dump()
 
 
 @dataclass(slots=True)

@@ -89,7 +89,7 @@ def test_chat_follow_up(engine: Engine) -> None:
 
 
 def test_repr_and_html_show_quotes_escaped() -> None:
-    c = Citation(1, 5, "d", "a&b.txt", 2, 10, 20, "<b>인용</b>")
+    c = Citation(n=1, chunk_id=5, doc_id="d", source="a&b.txt", page=2, start=10, end=20, quote="<b>인용</b>")
     a = Answer("질문", "답 <script> [1]", [c], [], "extractive", {"total_ms": 3.0})
     r = repr(a)
     assert "답 <script> [1]" in r and "[1] a&b.txt p.2 [10:20] “<b>인용</b>”" in r and "extractive" in r

@@ -52,7 +52,7 @@ def test_declining_questions_the_documents_never_mention(index) -> None:
 
 
 def test_decline_share_comes_from_settings() -> None:
-    from rabbit_rag.generators.factory import generator_from_settings
+    from rabbit_rag.components import generator_from_settings
     from rabbit_rag.settings import Settings
 
     gen = generator_from_settings(Settings(extractive_max_missing=0.5), "extractive")
