@@ -26,6 +26,7 @@ from rabbit_rag import __version__
 from rabbit_rag.api.errors import install_error_handlers
 from rabbit_rag.api.metrics import Metrics
 from rabbit_rag.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, search
 from rabbit_rag.api.state import AppState
 from rabbit_rag.settings import Settings
 
@@ -125,8 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last = outermost: counts the 413s too
-
-    from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, search
 
     for module in (health, collections, documents, jobs, search, ask, chat):
         app.include_router(module.router)

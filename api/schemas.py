@@ -1,7 +1,7 @@
 """Request and response bodies, with their bounds and Korean examples (they show in ``/docs``).
 
 Bounds are part of the contract: ``top_k`` 1-100, queries and questions up to 2000 characters,
-source filters up to 50 patterns. Responses reuse the library's JSON shapes (DESIGN.md).
+source filters up to 50 patterns. Responses reuse the library's JSON shapes (:mod:`rabbit_rag.schemas`).
 
 예: ``SearchRequest(query="대통령 임기는 몇 년이야?", top_k=3)``
 """
@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rabbit_rag.citations import Citation
+from rabbit_rag.ingest import FileOutcome
 from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUERY_CHARS, MAX_QUESTION_CHARS_CAP
 from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
 
@@ -106,14 +107,6 @@ class JobProgress(BaseModel):
     fraction: float
 
 
-class JobFile(BaseModel):
-    source: str = Field(examples=["kobill/1809890.txt"])
-    status: Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
-    reason: str | None = None
-    doc_id: str | None = None
-    chunks: int | None = None
-
-
 class JobFileError(BaseModel):
     source: str
     reason: str
@@ -128,7 +121,7 @@ class Job(BaseModel):
     started_at: str | None
     finished_at: str | None
     progress: JobProgress
-    files: list[JobFile] = Field(description="Per-file outcomes (added, updated, unchanged, skipped, failed).")
+    files: list[FileOutcome] = Field(description="Per-file outcomes (added, updated, unchanged, skipped, failed).")
     errors: list[JobFileError] = Field(description="The files that failed, with the reason.")
     error: dict[str, str] | None = Field(description="Why the whole job failed ({type, message}), if it did.")
     result: dict[str, Any] | None = Field(description="The ingest report once finished.")

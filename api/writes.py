@@ -28,7 +28,7 @@ def run_ingest(
     """The body of an upload job: ingest the staged files (one writer), swap the snapshot, report."""
 
     def outcome(o: FileOutcome) -> None:
-        job.file_outcome(o.source, o.status, o.reason, doc_id=o.doc_id, chunks=o.chunks)
+        job.file_outcome(o)
         job.files_done += 1
 
     try:

@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
-
 CHILD = r"""
 import os, resource, sys, time, json
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,6 +28,9 @@ if sys.argv[1] == "baseline":
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     sys.exit(0)
 from rabbit_rag.ingest import ingest_paths
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad  # noqa: E402
 t = time.perf_counter()
 r = ingest_paths([sys.argv[1]], sys.argv[2], embed_model="none", progress=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -39,9 +40,12 @@ print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrus
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", type=Path, default=DEFAULT)
+    ap.add_argument(
+        "--dataset", type=Path, default=None, help="KorQuAD_v1.0_dev.json (default: $RABBIT_RAG_KORQUAD, else data/)"
+    )
     ap.add_argument("--mb", type=float, default=50.0)
     args = ap.parse_args()
+    args.dataset = require_korquad(args.dataset)
     data = json.loads(args.dataset.read_text(encoding="utf-8"))["data"]
     contexts = [p["context"] for a in data for p in a["paragraphs"]]
     with tempfile.TemporaryDirectory() as tmp:

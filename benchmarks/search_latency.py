@@ -20,15 +20,18 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
 DIM = 1024
 
 
@@ -138,11 +141,14 @@ def raw_faiss(index, queries: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", type=Path, default=DEFAULT)
+    ap.add_argument(
+        "--dataset", type=Path, default=None, help="KorQuAD_v1.0_dev.json (default: $RABBIT_RAG_KORQUAD, else data/)"
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--encoder", action="store_true", help="also time a query through a 568M-parameter encoder")
     args = ap.parse_args()
+    args.dataset = require_korquad(args.dataset)
 
     from rabbit_rag import embeddings
     from rabbit_rag.evaluation.korquad import load_korquad

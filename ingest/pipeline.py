@@ -46,6 +46,8 @@ WRITE_BATCH = 64  # chunks embedded and written together (a GPU-friendly batch, 
 
 @dataclass(slots=True)
 class FileOutcome:
+    """What happened to one file (also its JSON shape in an ingest report and an API job)."""
+
     source: str
     status: Status
     reason: str | None = None

@@ -5,7 +5,7 @@ Each marker group cites the statement before it (the last sentence before the ma
 sentence after it when the marker opens the text). For every cited source we pick the sentence of
 its chunk that best supports the statement — Kiwi content morphemes shared with the statement,
 recall-weighted, character bigrams as tie-breaker — and return it as ``quote`` with document
-offsets, so that ``document_text[start:end] == quote`` (the contract in DESIGN.md).
+offsets, so that ``document_text[start:end] == quote`` (the offsets contract, docs/architecture.md).
 
 Numbers that match no source are dropped from the answer text and counted.
 

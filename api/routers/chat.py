@@ -31,6 +31,7 @@ from rabbit_rag.api.collections import check_name
 from rabbit_rag.api.deps import Caller, State
 from rabbit_rag.api.errors import error_payload, error_responses
 from rabbit_rag.api.sse import iterate_in_thread, sse_data
+from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.errors import InvalidInputError, RabbitRagError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -54,7 +55,6 @@ def _text(content: str | list[schemas.ContentPart] | None) -> str:
 
 def conversation(messages: Sequence[schemas.OpenAIMessage]) -> tuple[str, list[Any]]:
     """The question (the last user message) and the earlier user/assistant pairs as turns."""
-    from rabbit_rag.conversation import Turn, topic_for
 
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1][0] != "user":

@@ -36,7 +36,7 @@ def list_jobs(
         if collection
         else {j.collection for j in state.jobs.list(limit=10_000) if who.can("read", j.collection)}
     )
-    return schemas.JobList(jobs=[schemas.Job(**j.to_dict()) for j in state.jobs.list(names, limit)])
+    return schemas.JobList(jobs=[j.view() for j in state.jobs.list(names, limit)])
 
 
 @router.get(
@@ -52,4 +52,4 @@ def get_job(
 ) -> schemas.Job:
     job = state.jobs.get(job_id)
     who.require("read", job.collection)
-    return schemas.Job(**job.to_dict())
+    return job.view()

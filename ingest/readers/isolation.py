@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 import rabbit_rag
 from rabbit_rag import errors
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers import read_bytes
 from rabbit_rag.ingest.readers.limits import MB, ReadLimits, timeout_reason
 from rabbit_rag.types import Block, Document
 
@@ -193,7 +194,6 @@ def serve(memory_mb: int) -> None:
     os.dup2(2, 1)  # library prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
-    from rabbit_rag.ingest.readers import read_bytes
 
     while True:
         try:

@@ -42,7 +42,7 @@ from rabbit_rag.generators.base import Draft
 from rabbit_rag.prompts import NOT_FOUND
 from rabbit_rag.text.sentences import chunk_sentences
 from rabbit_rag.text.similarity import word_bigrams
-from rabbit_rag.text.terms import content_terms, text_terms
+from rabbit_rag.text.terms import content_terms, key_nouns, text_terms
 from rabbit_rag.types import ScoredChunk
 
 # A leading article / paragraph / item number: 제42조, 제3조의2(목적), ①, 1., 가.
@@ -211,7 +211,6 @@ class ExtractiveGenerator:
         words = [t for t in own if len(t) >= 2]
         if not words:
             return False
-        from rabbit_rag.text.terms import key_nouns
 
         nouns = key_nouns(question)
         seen = set().union(*(p.matched for p in ranked))

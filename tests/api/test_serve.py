@@ -14,10 +14,9 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 from tests.conftest import ROOT
 
-_register()
 runner = CliRunner()
 
 
@@ -68,7 +67,7 @@ def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RABBIT_RAG_EMBED_MODEL": "none"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rabbit_rag.cli.app", "serve", "--index-root", str(root), "--port", str(port)],
+        [sys.executable, "-m", "rabbit_rag.cli.main", "serve", "--index-root", str(root), "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 from rabbit_rag.errors import DocumentError
 from rabbit_rag.index import open_index
 from rabbit_rag.ingest import ingest_paths
@@ -21,7 +21,6 @@ from rabbit_rag.ingest.readers.limits import ReadLimits
 from tests.conftest import shared_data
 from tests.ingest.docgen import THREE_PAGES, image_only_pdf, korean_docx, korean_pdf, zip_bomb
 
-_register()
 runner = CliRunner()
 
 

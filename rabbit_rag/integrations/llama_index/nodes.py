@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
+from rabbit_rag.index import Index, open_index
 from rabbit_rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -136,7 +137,6 @@ def index_nodes(index: Index | str | Path, *, embeddings: bool = True) -> list[T
 
     예: ``nodes = index_nodes("indexes/헌법")`` → ``[TextNode(id_='…:1', text='대한민국헌법 …'), …]``
     """
-    from rabbit_rag.index import Index, open_index
 
     idx = index if isinstance(index, Index) else open_index(index)
     return list(iter_index_nodes(idx, embeddings=embeddings))

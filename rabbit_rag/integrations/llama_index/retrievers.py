@@ -23,8 +23,10 @@ from llama_index.core.indices.base import BaseIndex
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rabbit_rag.errors import InvalidInputError
+from rabbit_rag.index import SearchFilter, open_index
+from rabbit_rag.integrations.llama_index.embedding import RabbitEmbedding
 from rabbit_rag.integrations.llama_index.nodes import chunk_to_node, index_nodes, node_to_chunk
-from rabbit_rag.retrieval import Retriever, check_query
+from rabbit_rag.retrieval import BM25Retriever, HybridRetriever, Retriever, check_query, make_retriever
 from rabbit_rag.types import Fusion, ScoredChunk
 
 if TYPE_CHECKING:
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 
 def _open(index: Index | str | Path) -> Index:
-    from rabbit_rag.index import open_index
 
     return open_index(index) if isinstance(index, str | Path) else index
 
@@ -63,7 +64,6 @@ class RabbitRetriever(BaseRetriever):
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
-        from rabbit_rag.index import SearchFilter
 
         if k < 1:
             raise InvalidInputError(f"k={k}: ask for at least one result")
@@ -79,14 +79,12 @@ class RabbitRetriever(BaseRetriever):
 
         예: ``RabbitRetriever.from_index("indexes/헌법", mode="bm25", k=3)``
         """
-        from rabbit_rag.retrieval import make_retriever
 
         return cls(make_retriever(_open(index), mode), k, **kwargs)
 
     @classmethod
     def bm25(cls, index: Index | str | Path, k: int = 5, **kwargs: Any) -> RabbitRetriever:
         """Kiwi BM25 over an index."""
-        from rabbit_rag.retrieval import BM25Retriever
 
         return cls(BM25Retriever(_open(index)), k, **kwargs)
 
@@ -103,7 +101,6 @@ class RabbitRetriever(BaseRetriever):
     ) -> RabbitRetriever:
         """BM25 fused with a dense retriever: the index's own FAISS vectors, or ``dense`` — e.g. a
         llama-index ``VectorStoreIndex`` on any vector store (see :func:`vector_index`)."""
-        from rabbit_rag.retrieval import BM25Retriever, HybridRetriever, make_retriever
 
         idx = _open(index)
         if dense is None:
@@ -186,8 +183,6 @@ def vector_index(
     """
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.vector_stores import SimpleVectorStore
-
-    from rabbit_rag.integrations.llama_index.embedding import RabbitEmbedding
 
     idx = _open(index)
     if embed_model is None:

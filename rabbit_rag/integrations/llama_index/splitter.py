@@ -30,6 +30,7 @@ from llama_index.core.node_parser.node_utils import build_nodes_from_splits
 from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
 from llama_index.core.utils import get_tqdm_iterable
 
+from rabbit_rag.text.chunker import KiwiChunker
 from rabbit_rag.types import Document as RabbitDocument
 
 
@@ -60,7 +61,6 @@ class KiwiSentenceSplitter(TextSplitter):
         return "KiwiSentenceSplitter"
 
     def _chunker(self) -> Any:
-        from rabbit_rag.text.chunker import KiwiChunker
 
         return KiwiChunker(self.chunk_tokens, self.overlap_sentences, count_tokens=self._count_tokens)
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 
-_register()
 runner = CliRunner()
 
 

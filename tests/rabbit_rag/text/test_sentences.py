@@ -1,11 +1,10 @@
-"""Kiwi sentences, structural breaks and BM25 terms."""
+"""Kiwi sentences with exact offsets, hard segments and structural (legal-article) breaks."""
 
 from __future__ import annotations
 
 import itertools
 
 from rabbit_rag.text.sentences import analyze_many, segment_spans, split_sentences, structural_breaks
-from rabbit_rag.text.terms import bm25_query_terms, bm25_tokenize, key_nouns
 
 TEXT = "제1장 총강\n제1조 ① 대한민국은 민주공화국이다.\n②대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.\n\n대통령의 임기는 5년으로 하며, 중임할 수 없다. 국회의원의 임기는 4년으로 한다."
 
@@ -49,31 +48,8 @@ def test_structural_breaks() -> None:
     assert [text[i : i + 3] for i in structural_breaks(text)] == ["제1조", "제2조", "제3조", "제1장", "부칙 "]
 
 
-def test_bm25_terms_drop_particles_and_endings() -> None:
-    assert bm25_tokenize("대통령의 임기는 5년으로 하며") == ["대통령", "임기", "5", "년", "하"]
-    assert bm25_tokenize("대통령은") == bm25_tokenize("대통령이") == ["대통령"]
-    assert bm25_tokenize("ChatGPT를 사용했다") == ["chatgpt", "사용"]
-    assert bm25_tokenize("   ") == []
-
-
-def test_compounds_written_together() -> None:
-    assert bm25_tokenize("국회의원 임기")[:3] == ["국회", "의원", "국회의원"]
-    assert bm25_query_terms("국회의원 임기는?", lambda ts: {"국회의원"} & set(ts)) == ["국회의원", "임기"]
-    assert bm25_query_terms("국회의원 임기는?", lambda ts: set()) == ["국회", "의원", "임기"]
-
-
 def test_analyze_many_keeps_order_and_empty_documents() -> None:
     items = [("a", "첫 문서다. 둘째 문장.", ()), ("b", "", ()), ("c", "세 번째.", ())]
     out = list(analyze_many(items))
     assert [k for k, _, _ in out] == ["a", "b", "c"]
     assert [len(s) for _, _, s in out] == [2, 0, 1]
-
-
-def test_key_nouns_skip_predicates_and_keep_compounds() -> None:
-    assert key_nouns("대통령의 임기는 몇 년이며 연임이 가능한가?") == {
-        "대통령",
-        "임기",
-        "연임",
-    }  # 가능하다: a predicate
-    assert {"국회의원", "정수", "하한"} <= key_nouns("국회의원 정수의 하한은 몇 명인가?")
-    assert key_nouns("   ") == frozenset()

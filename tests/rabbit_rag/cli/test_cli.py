@@ -9,10 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 from tests.conftest import SAMPLES
 
-_register()
 runner = CliRunner()
 
 SEARCH_KEYS = {"rank", "score", "chunk_id", "doc_id", "source", "page", "start", "end", "text"}
@@ -77,7 +76,7 @@ def test_bad_settings_name_the_variable_and_empty_ones_mean_unset(sample_index_r
 
 def test_console_script_help() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "rabbit_rag.cli.app", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "rabbit_rag.cli.main", "--help"], capture_output=True, text=True, check=True
     ).stdout
     for command in ("ingest", "search", "eval"):
         assert command in out
