@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad
+
 CHILD = r"""
 import os, resource, sys, time, json
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,8 +32,6 @@ if sys.argv[1] == "baseline":
     sys.exit(0)
 from rabbit_rag.ingest import ingest_paths
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import require_korquad  # noqa: E402
 t = time.perf_counter()
 r = ingest_paths([sys.argv[1]], sys.argv[2], embed_model="none", progress=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
