@@ -14,11 +14,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rabbit_rag.citations import Citation
 from rabbit_rag.ingest import FileOutcome
-from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUERY_CHARS, MAX_QUESTION_CHARS_CAP
+from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUESTION_CHARS_CAP
 from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
 
-# A question's schema cap is the setting's hard cap: the configured limit (RABBIT_RAG_MAX_QUESTION_CHARS,
-# default 2000) is checked by the engine, so the setting applies to the API as it does to the CLI.
+# Queries and questions: the schema's cap is the setting's hard cap; the configured limit
+# (RABBIT_RAG_MAX_QUESTION_CHARS, default 2000) is checked when the request runs, as the CLI checks it.
 MAX_TOP_K = MAX_API_TOP_K
 NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
 
@@ -134,7 +134,7 @@ class JobList(BaseModel):
 # -- search ------------------------------------------------------------------------------------------
 class SearchRequest(_Strict):
     query: str = Field(
-        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+        min_length=1, max_length=MAX_QUESTION_CHARS_CAP, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
     top_k: json_int(1, MAX_TOP_K) | None = Field(None, description="Results to return (server default: 5).")
     mode: Mode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")

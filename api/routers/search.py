@@ -10,6 +10,7 @@ from rabbit_rag.api.errors import error_responses
 from rabbit_rag.components import retriever_from_settings
 from rabbit_rag.index import SearchFilter
 from rabbit_rag.limits import MAX_API_TOP_K
+from rabbit_rag.retrieval import check_query
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 
@@ -28,6 +29,7 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
     index = state.collections.get(name)  # one snapshot for the whole search
     mode = body.mode or s.search_mode
     k = body.top_k or min(s.top_k, MAX_API_TOP_K)
+    check_query(body.query, k, s.max_question_chars)
     retriever = retriever_from_settings(s, index, mode)
     hits = retriever.retrieve(body.query, k, filters=SearchFilter.of(body.source, body.doc_id))
     note = None

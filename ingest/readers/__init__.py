@@ -94,8 +94,12 @@ def detect(name: str, head: bytes, data: bytes | None = None) -> Reader:
     """
     reader = reader_for(name, head, data)
     probe = getattr(reader, "probe", None)
-    by_content = reader.sniff(head, name) and (probe is None or data is None or probe(data))
-    if not by_content:
+    sniffed = reader.sniff(head, name)
+    if sniffed and probe is not None and data is not None and not probe(data):
+        # the right kind of container (a ZIP for .docx), but not this format inside
+        hint = getattr(reader, "probe_hint", "not the parts this format needs")
+        raise UnsupportedFormatError(name, f"the content is {sniff_binary(head)}, {hint}: not a {reader.name} file")
+    if not sniffed:
         kind = sniff_binary(head)
         # NUL bytes alone are left to the reader (UTF-16 text with a BOM has them)
         if kind is not None and "NUL" not in kind:

@@ -137,6 +137,8 @@ class DocxReader:
 
     name = "docx"
     extensions: tuple[str, ...] = (".docx", ".docm", ".dotx")
+    #: What a ZIP lacks when :meth:`probe` says it is not a DOCX.
+    probe_hint = "no 'word/document.xml'"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(ZIP_MAGIC)

@@ -322,6 +322,8 @@ class HwpReader:
 
     name = "hwp"
     extensions: tuple[str, ...] = (".hwp",)
+    #: What an OLE file lacks when :meth:`probe` says it is not an HWP.
+    probe_hint = "without an HWP FileHeader stream (a .doc or .xls renamed?)"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(OLE_MAGIC)

@@ -170,6 +170,8 @@ class HwpxReader:
 
     name = "hwpx"
     extensions: tuple[str, ...] = (".hwpx",)
+    #: What a ZIP lacks when :meth:`probe` says it is not an HWPX.
+    probe_hint = "no HWPX mimetype and no 'Contents/section0.xml'"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(ZIP_MAGIC)

@@ -11,6 +11,7 @@ from rabbit_rag.cli.common import cli_errors, print_json, settings
 from rabbit_rag.components import open_index_from_settings, retriever_from_settings
 from rabbit_rag.index import SearchFilter
 from rabbit_rag.limits import MAX_SEARCH_K
+from rabbit_rag.retrieval import check_query
 from rabbit_rag.schemas import SearchHit
 
 
@@ -51,6 +52,7 @@ def search(
     s = settings()
     with cli_errors(as_json):
         idx = open_index_from_settings(s, index)
+        check_query(query, k or s.top_k, s.max_question_chars)
         retriever = retriever_from_settings(s, idx, mode)
         hits = retriever.retrieve(query, k or s.top_k, filters=SearchFilter.of(source or None, doc_id or None))
     results = [SearchHit.of(h, i + 1).model_dump() for i, h in enumerate(hits)]

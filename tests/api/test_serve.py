@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from rabbit_rag.cli.main import app
@@ -57,6 +58,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert runner.invoke(app, ["keys", "revoke", "봇", "--index-root", str(root)]).exit_code == 1
 
 
+@pytest.mark.slow  # starts a real server process
 def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
     root = tmp_path / "empty-root"
     key = json.loads(

@@ -16,6 +16,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+# executes whole notebooks in a kernel: about a minute each
+pytestmark = pytest.mark.slow
+
 nbformat = pytest.importorskip("nbformat", reason="notebook tests need the dev extra (nbformat, nbclient)")
 nbclient = pytest.importorskip("nbclient", reason="notebook tests need the dev extra (nbformat, nbclient)")
 pytest.importorskip("ipykernel", reason="notebook tests need the dev extra (ipykernel)")

@@ -63,9 +63,7 @@ def test_no_markers_no_citations() -> None:
 
 def test_verify_catches_a_wrong_offset() -> None:
     good = cite("국회의원 임기는 4년 [2].", SOURCES).citations[0]
-    from dataclasses import replace
-
-    bad = replace(good, start=good.start + 1)
+    bad = good.model_copy(update={"start": good.start + 1})
     assert verify([good, bad], lambda d: DOC) == [bad]
 
 

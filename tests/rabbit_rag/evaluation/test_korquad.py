@@ -70,6 +70,7 @@ def test_bad_dataset_spec(tmp_path: Path) -> None:
         parse_dataset(f"korquad:{tmp_path / 'x.json'}")
 
 
+@pytest.mark.slow  # the full KorQuAD dev set: about a minute
 def test_korquad_dev_paragraph_recall(tmp_path: Path) -> None:
     """The whole dev set, BM25: recall@5 must stay at or above 0.98 (about 15 s)."""
     path = shared_data("korquad", "KorQuAD_v1.0_dev.json")
