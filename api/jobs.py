@@ -20,17 +20,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from rabbit_rag.api import schemas
 from rabbit_rag.api.errors import ConflictError, NotFoundError
+from rabbit_rag.api.schemas import JobStatus
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.index.docstore import now_iso
 from rabbit_rag.ingest import FileOutcome
 
 log = logging.getLogger("rabbit_rag.api")
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FINISHED = ("succeeded", "failed", "cancelled")
 
 

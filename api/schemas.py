@@ -16,13 +16,15 @@ from rabbit_rag.citations import Citation
 from rabbit_rag.ingest import FileOutcome
 from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUESTION_CHARS_CAP
 from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
+from rabbit_rag.types import SearchMode
+
+#: What a background job is doing.
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # Queries and questions: the schema's cap is the setting's hard cap; the configured limit
 # (RABBIT_RAG_MAX_QUESTION_CHARS, default 2000) is checked when the request runs, as the CLI checks it.
 MAX_TOP_K = MAX_API_TOP_K
 NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
-
-Mode = Literal["hybrid", "bm25", "dense"]
 
 
 def _json_number(v: Any) -> Any:
@@ -103,7 +105,7 @@ class DocumentList(BaseModel):
 # -- jobs --------------------------------------------------------------------------------------------
 class JobProgress(BaseModel):
     files_total: int
-    files_done: int = Field(description="Files read and handed to the indexer.")
+    files_done: int = Field(description="Files done: indexed, unchanged, skipped or failed.")
     fraction: float
 
 
@@ -116,7 +118,7 @@ class Job(BaseModel):
     id: str = Field(examples=["5b2e0f6c8a0d4f7e9c1b3a2d4e6f8a0b"])
     collection: str
     kind: str = Field(examples=["ingest"])
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    status: JobStatus
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -137,7 +139,7 @@ class SearchRequest(_Strict):
         min_length=1, max_length=MAX_QUESTION_CHARS_CAP, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
     top_k: json_int(1, MAX_TOP_K) | None = Field(None, description="Results to return (server default: 5).")
-    mode: Mode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
+    mode: SearchMode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
     source: list[Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
         None,
         max_length=50,
@@ -173,7 +175,9 @@ class AskRequest(_Strict):
     top_k: json_int(1, MAX_TOP_K) | None = Field(
         None, description="Passages retrieved as numbered sources (default 5)."
     )
-    mode: Mode | None = Field(None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid).")
+    mode: SearchMode | None = Field(
+        None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid)."
+    )
     stream: StrictBool = Field(
         False,
         description="true: Server-Sent Events `token`…, `citations`, `done` (or `error`) instead of one JSON body.",

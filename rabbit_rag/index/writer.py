@@ -185,6 +185,17 @@ class IndexWriter:
     def document(self, doc_id: str) -> StoredDocument | None:
         return self._store.get_document(doc_id)
 
+    def upsert(self, *, chunks: Sequence[ChunkRow], **fields: Any) -> tuple[str, bool]:
+        """Insert or replace one document with all its chunks at once. Returns ``(doc_id, was_update)``.
+
+        ``fields`` are those of :meth:`begin_document`; for documents too large to hold all chunks in
+        memory, use :meth:`begin_document`, :meth:`add_chunks` and :meth:`end_document`.
+        """
+        doc_id, was_update = self.begin_document(**fields)
+        self.add_chunks(doc_id, chunks)
+        self.end_document(doc_id, len(chunks))
+        return doc_id, was_update
+
     def begin_document(
         self,
         *,
