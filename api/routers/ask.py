@@ -43,7 +43,7 @@ SSE_EVENT = {
 
 
 def answer_dict(name: str, answer: Any) -> dict[str, Any]:
-    return {"collection": name, **answer.to_dict(), "timings": answer.timings, "notes": answer.notes}
+    return {"collection": name, **answer.to_dict(), "notes": answer.notes}
 
 
 async def sse_answer(name: str, events: Any, state: State) -> Any:

@@ -3,6 +3,10 @@
 Text files are decoded with encoding detection (UTF-8 with or without BOM, UTF-16/32 with BOM,
 CP949/EUC-KR). In Markdown, headings (``# 제목`` and setext ``제목`` / ``===``) become sections, so chunks never straddle two
 sections and each chunk knows its heading.
+
+Both carry their structure as blocks (:mod:`rabbit_rag.ingest.readers.structure`): list items, pipe-table rows
+with their header, FAQ question/answer pairs; Markdown headings with their level; in plain text a
+title line, Roman-numeral and chapter headings and bullets that head others (these become sections too).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import re
 
 from rabbit_rag.errors import EmptyDocumentError
+from rabbit_rag.ingest.readers.structure import heading_sections, infer_blocks
 from rabbit_rag.text.normalize import decode_bytes, normalize_text
-from rabbit_rag.types import Document
+from rabbit_rag.types import Block, Document
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _SETEXT = re.compile(r"^([^\n]*\S[^\n]*)\n {0,3}(=+|-+)[ \t]*$", re.MULTILINE)
@@ -23,18 +28,33 @@ def markdown_sections(text: str) -> tuple[tuple[int, str], ...]:
 
     예: ``markdown_sections("# 개요\n본문")`` → ``((0, "개요"),)``
     """
-    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    return tuple((b.start, title) for b, title in _markdown_headings(text, _fences(text)))
+
+
+def _fences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+
+
+def _markdown_headings(text: str, fenced: list[tuple[int, int]]) -> list[tuple[Block, str]]:
+    """Heading blocks (ATX level = number of ``#``; setext ``===`` 1, ``---`` 2) with their titles."""
 
     def in_fence(pos: int) -> bool:
         return any(a <= pos < b for a, b in fenced)
 
-    found = [(m.start(), m.group(2).strip()) for m in _HEADING.finditer(text) if not in_fence(m.start())]
+    found: list[tuple[Block, str]] = []
+    for m in _HEADING.finditer(text):
+        if not in_fence(m.start()):
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            end = m.start() + len(m.group(0).rstrip())
+            found.append((Block(start, end, "heading", level=len(m.group(1))), m.group(2).strip()))
     for m in _SETEXT.finditer(text):
         line = m.group(1)
         if in_fence(m.start()) or line.lstrip().startswith(("#", "-", "*", "+", ">", "|")):
             continue  # a list item or quote over "---" is not a heading
-        found.append((m.start(), line.strip()))
-    return tuple(sorted(found))
+        start = m.start() + len(line) - len(line.lstrip())
+        level = 1 if m.group(2).startswith("=") else 2
+        found.append((Block(start, m.start() + len(line.rstrip()), "heading", level=level), line.strip()))
+    return sorted(found, key=lambda x: x[0].start)
 
 
 def _first_line_title(text: str) -> str | None:
@@ -59,11 +79,14 @@ class TextReader:
         text = normalize_text(decoded.text)
         if not text.strip():
             raise EmptyDocumentError(name, "the file holds no text")
+        blocks = infer_blocks(text, title=True)
         return Document(
             source=name,
             text=text,
             title=_first_line_title(text),
             metadata={"encoding": decoded.encoding, "format": "text"},
+            sections=heading_sections(text, blocks),
+            blocks=blocks,
         )
 
 
@@ -74,13 +97,20 @@ class MarkdownReader(TextReader):
     extensions = (".md", ".markdown")
 
     def read(self, data: bytes, name: str) -> Document:
-        doc = super().read(data, name)
-        sections = markdown_sections(doc.text)
-        title = sections[0][1] if sections else doc.title
+        decoded = decode_bytes(data, name)
+        text = normalize_text(decoded.text)
+        if not text.strip():
+            raise EmptyDocumentError(name, "the file holds no text")
+        fenced = _fences(text)
+        headings = _markdown_headings(text, fenced)
+        blocks = infer_blocks(text, [b for b, _ in headings], opaque=fenced)
+        sections = tuple((b.start, title) for b, title in headings)
+        # a heading that asks (### 환불은 누가 하나요?) is now a question block; it still opens a section
         return Document(
             source=name,
-            text=doc.text,
-            title=title,
-            metadata={**doc.metadata, "format": "markdown"},
+            text=text,
+            title=sections[0][1] if sections else _first_line_title(text),
+            metadata={"encoding": decoded.encoding, "format": "markdown"},
             sections=sections,
+            blocks=blocks,
         )

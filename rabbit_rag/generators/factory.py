@@ -19,6 +19,7 @@ from rabbit_rag.embeddings import Embedder
 from rabbit_rag.errors import InvalidInputError, ModelUnavailableError
 from rabbit_rag.generators.base import (
     DEFAULT_LLM_MODEL,
+    DEFAULT_MAX_MISSING,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_OPENAI_BASE_URL,
     DEFAULT_OPENAI_CONNECT_TIMEOUT,
@@ -52,7 +53,7 @@ def make_generator(
     openai_timeout: float = DEFAULT_OPENAI_TIMEOUT,
     openai_connect_timeout: float = DEFAULT_OPENAI_CONNECT_TIMEOUT,
     openai_max_context: int = DEFAULT_OPENAI_MAX_CONTEXT,
-    extractive_max_missing: float | None = None,
+    extractive_max_missing: float | None = DEFAULT_MAX_MISSING,
     embedder: Embedder | None = None,
     notify: Callable[[str], None] = notice,
 ) -> Generator:

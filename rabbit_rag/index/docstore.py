@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rabbit_rag.schemas import DocumentInfo
-from rabbit_rag.types import Chunk
+from rabbit_rag.types import Block, Chunk
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms BLOB NOT NULL,
     embedding BLOB,
     added_rev INTEGER NOT NULL,
-    removed_rev INTEGER
+    removed_rev INTEGER,
+    blocks TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_by_removed ON chunks(removed_rev);
@@ -120,6 +121,28 @@ class ChunkRow:
     page: int | None = None
     section: str | None = None
     embedding: np.ndarray | None = None
+    blocks: Sequence[Block] = ()
+
+
+def blocks_json(blocks: Sequence[Block], chunk_start: int) -> str | None:
+    """The ``chunks.blocks`` column: ``[[start, end, kind, level, header], ...]`` with offsets relative
+    to the chunk's start (the row stays valid whatever happens to the document text); None when empty.
+
+    예: ``blocks_json([Block(10, 17, "heading", level=2)], 10)`` → ``'[[0,7,"heading",2,null]]'``
+    """
+    if not blocks:
+        return None
+    rows = [[b.start - chunk_start, b.end - chunk_start, b.kind, b.level, b.header] for b in blocks]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def blocks_from_json(value: str | None, chunk_start: int) -> tuple[Block, ...]:
+    """The blocks of a ``chunks.blocks`` value, back in document offsets."""
+    if not value:
+        return ()
+    return tuple(
+        Block(chunk_start + r[0], chunk_start + r[1], r[2], level=r[3], header=r[4]) for r in json.loads(value)
+    )
 
 
 _DOC_COLUMNS = (
@@ -148,7 +171,20 @@ class DocStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(SCHEMA)
+            self._add_missing_columns()
         self._conn.execute("PRAGMA busy_timeout=30000")
+        # an index written before chunks had a ``blocks`` column reads as chunks without blocks
+        self._blocks_col = "c.blocks" if self._has_column("chunks", "blocks") else "NULL"
+
+    def _has_column(self, table: str, column: str) -> bool:
+        with self._lock:
+            return any(r[1] == column for r in self._conn.execute(f"PRAGMA table_info({table})"))
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after an index was created (writer only): ``chunks.blocks``."""
+        if not self._has_column("chunks", "blocks"):
+            with self._lock:
+                self._conn.execute("ALTER TABLE chunks ADD COLUMN blocks TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -293,11 +329,12 @@ class DocStore:
         with self._lock:
             self._conn.executemany(
                 'INSERT INTO chunks(doc_id, ord, start, "end", page, section, text, n_tokens, terms, embedding,'
-                " added_rev) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                " added_rev, blocks) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     (doc_id, ch.ord, ch.start, ch.end, ch.page, ch.section, ch.text, ch.n_tokens,
                      np.asarray(ch.term_ids, dtype="<u4").tobytes(),
-                     None if ch.embedding is None else np.asarray(ch.embedding, dtype="<f2").tobytes(), rev)
+                     None if ch.embedding is None else np.asarray(ch.embedding, dtype="<f2").tobytes(), rev,
+                     blocks_json(ch.blocks, ch.start))
                     for ch in chunks
                 ),
             )  # fmt: skip
@@ -393,13 +430,14 @@ class DocStore:
         ids = [int(i) for i in chunk_ids]
         with self._lock:
             rows = self._conn.execute(
-                'SELECT c.chunk_id, c.doc_id, d.source, c.start, c."end", c.text, c.page, c.section, d.title'
-                f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({','.join('?' * len(ids))})",
+                'SELECT c.chunk_id, c.doc_id, d.source, c.start, c."end", c.text, c.page, c.section, d.title,'
+                f" {self._blocks_col} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+                f" WHERE c.chunk_id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
         return {
             r[0]: Chunk(chunk_id=r[0], doc_id=r[1], source=r[2], start=r[3], end=r[4], text=r[5], page=r[6],
-                        section=r[7], title=r[8])
+                        section=r[7], title=r[8], blocks=blocks_from_json(r[9], r[3]))
             for r in rows
         }  # fmt: skip
 
