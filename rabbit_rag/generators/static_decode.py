@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 #: The attention function the decode step runs under (registered with transformers' AttentionInterface).
 DECODE_ATTENTION = "rabbit_rag_decode"
 
@@ -144,6 +146,7 @@ class DecoderInfo:
     capture_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     steps: int = 0
+    self_check: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -199,14 +202,13 @@ def decode_attention(
     onto their KV head (``(b, kv_heads, groups, d)``) instead of copying keys and values ``groups``
     times, which transformers 5.17 does whenever a mask is given (an extra ~3x KV traffic per layer).
     Everything else goes to transformers' own SDPA function."""
-    import torch.nn.functional as F
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     groups = int(getattr(module, "num_key_value_groups", 1) or 1)
     b, heads, q_len, dim = query.shape
     if q_len == 1 and groups > 1 and attention_mask is not None and kwargs.get("position_bias") is None:
         q = query.reshape(b, heads // groups, groups, dim)
-        out = F.scaled_dot_product_attention(q, key, value, attn_mask=attention_mask, scale=scaling)
+        out = torch.nn.functional.scaled_dot_product_attention(q, key, value, attn_mask=attention_mask, scale=scaling)
         return out.reshape(b, heads, 1, value.shape[-1]).transpose(1, 2).contiguous(), None
     return sdpa_attention_forward(
         module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, is_causal=is_causal, **kwargs
@@ -289,8 +291,6 @@ class StaticDecoder:
         self_check: bool = True,
         memory_fraction: float = 0.8,
     ) -> None:
-        import torch
-
         check_supported(model)
         if slots < 1 or max_tokens < 8:
             raise ValueError(f"slots ({slots}) must be >= 1 and max_tokens ({max_tokens}) >= 8")
@@ -394,10 +394,10 @@ class StaticDecoder:
 
     # -- the worker thread ---------------------------------------------------------------------------
     def _run(self) -> None:
-        import torch
-
         with torch.inference_mode():
             try:
+                if self.is_cuda:  # graph capture uses the current device's streams
+                    torch.cuda.set_device(self.device)
                 self._setup()
             except BaseException as e:
                 self._setup_error = e
@@ -462,8 +462,6 @@ class StaticDecoder:
             self.pending.append(item)
 
     def _setup(self) -> None:
-        import torch
-
         t0 = time.perf_counter()
         # Compiled, one spare row and position: a bucket then never spans a whole buffer dimension, which
         # the compiler would specialise on (one more compilation per shape that does).
@@ -478,6 +476,7 @@ class StaticDecoder:
         self._arange = torch.arange(self.max_tokens, **long)
         if self.is_cuda:
             self._host = [torch.zeros(self.slots, dtype=torch.long, pin_memory=True) for _ in range(2)]
+            self._events = [torch.cuda.Event(), torch.cuda.Event()]
             self._flip = 0
             self._pool = torch.cuda.graph_pool_handle()
         self._forward = self._forward_eager
@@ -531,8 +530,6 @@ class StaticDecoder:
         return logits
 
     def _graph_for(self, b: int, length: int) -> _Graph | None:
-        import torch
-
         g = self._graphs.get((b, length))
         if g is not None or not self.info.cuda_graphs:
             return g
@@ -541,8 +538,8 @@ class StaticDecoder:
         try:  # write lie at or past each row's position, which the real step rewrites before reading
             side = torch.cuda.Stream(self.device)
             side.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(side):
-                for _ in range(2):
+            with torch.cuda.stream(side):  # warm-up: lazy initialisation (cuBLAS workspaces…) happens outside capture
+                for _ in range(1 if self._graphs else 2):
                     self._step(b, length)
             torch.cuda.current_stream(self.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
@@ -610,7 +607,6 @@ class StaticDecoder:
         self._pos[dst] = self._pos[src]
 
     def _prefill(self, req: DecodeRequest) -> None:
-        import torch
         from transformers import DynamicCache
 
         row, n = len(self.active), len(req.ids)
@@ -635,8 +631,6 @@ class StaticDecoder:
         greedy = logits.argmax(-1)
         rows = [i for i, r in enumerate(reqs) if r.temperature > 0]
         if rows:
-            import torch
-
             idx = torch.tensor(rows, device=logits.device)
             sampled = _sample(logits.index_select(0, idx), [reqs[i] for i in rows])
             greedy = greedy.index_copy(0, idx, sampled)
@@ -651,8 +645,6 @@ class StaticDecoder:
         for req in self.active:
             req.pos += 1
         if any(r.temperature > 0 for r in self.active):
-            import torch
-
             rows = [i for i, r in enumerate(self.active) if r.temperature > 0]
             idx = torch.tensor(rows, device=self.device)
             sampled = _sample(logits.index_select(0, idx), [self.active[i] for i in rows])
@@ -660,12 +652,9 @@ class StaticDecoder:
         rows_now = list(self.active)
         if not self.is_cuda:
             return _Inflight(rows_now, values=self._tokens[:n].tolist())
-        import torch
-
-        buf = self._host[self._flip]
+        buf, event = self._host[self._flip], self._events[self._flip]  # two of each: one step in flight, one read
         self._flip ^= 1
         buf[:n].copy_(self._tokens[:n], non_blocking=True)
-        event = torch.cuda.Event()
         event.record()
         return _Inflight(rows_now, buffer=buf, event=event)
 
@@ -706,8 +695,6 @@ class StaticDecoder:
         """Prefill 6 tokens into row 0, decode 4 given tokens with ``step`` and compare each step's logits
         with the model's own forward over all 10 tokens: a model whose attention or cache does not follow
         the contracts this decoder relies on fails here instead of answering nonsense."""
-        import torch
-
         vocab = int(self.model.config.vocab_size)
         ids = [(17 + 31 * i) % vocab for i in range(10)]
         ref = self.model(input_ids=torch.tensor([ids], device=self.device), use_cache=False).logits[0].float()
@@ -721,26 +708,31 @@ class StaticDecoder:
         expect = ref[6:]
         scale = float(expect.abs().max()) or 1.0
         err = max(float((g - e).abs().max()) for g, e in zip(got, expect, strict=True)) / scale
-        tol = 1e-3 if self.dtype in (torch.float32, torch.float64) else 5e-2
-        if not err <= tol:
+        cos = min(float(torch.nn.functional.cosine_similarity(g, e, dim=0)) for g, e in zip(got, expect, strict=True))
+        # float32: the same arithmetic in another order. bf16/fp16 round every op (~0.4 % each, over all the
+        # layers), but keep the direction of the logit vector; a misplaced key or a wrong mask in a trained
+        # model moves it by far more.
+        exact = self.dtype in (torch.float32, torch.float64)
+        ok = err <= 1e-3 if exact else (err <= 0.1 and cos >= 0.995)
+        where = " (graph)" if self.info.graphs_captured else ""
+        self.info.self_check.append({"graph": bool(where), "max_error_of_scale": err, "min_cosine": cos})
+        if not ok:
             raise UnsupportedModelError(
-                f"self-check failed: decode-step logits differ from the model's forward by {err:.2e} of their scale"
+                f"self-check{where} failed: decode-step logits differ from the model's forward by {err:.2e} of "
+                f"their scale (cosine {cos:.4f})"
             )
-        self.info.notes.append(f"self-check{' (graph)' if self.info.graphs_captured else ''}: error {err:.1e} of scale")
 
 
 def _sample(logits: Any, reqs: Sequence[DecodeRequest]) -> Any:
     """One token per row from ``softmax(logits / temperature)``, restricted to the top-k and the top-p
     nucleus of each row's request (the same filters as transformers' logits warpers)."""
-    import torch
-
     x = logits.float() / torch.tensor([r.temperature for r in reqs], device=logits.device).unsqueeze(1)
     for i, r in enumerate(reqs):
         if 0 < r.top_k < x.shape[1]:
             kth = torch.topk(x[i], r.top_k).values[-1]
             x[i] = x[i].masked_fill(x[i] < kth, float("-inf"))
-    top_p = torch.tensor([r.top_p for r in reqs], device=logits.device).unsqueeze(1)
-    if bool((top_p < 1).any()):
+    if any(r.top_p < 1 for r in reqs):
+        top_p = torch.tensor([r.top_p for r in reqs], device=logits.device).unsqueeze(1)
         sorted_x, order = torch.sort(x, descending=True, dim=-1)
         cum = sorted_x.softmax(-1).cumsum(-1)
         drop = cum - sorted_x.softmax(-1) > top_p  # keep the tokens needed to reach top_p, at least one

@@ -285,3 +285,54 @@ def test_incremental_detokenizer_never_splits_a_character(tiny_llama: Path) -> N
     assert "".join(pieces) == tok.decode(ids) == text
     assert not any("\ufffd" in p for p in pieces)
     assert sum(1 for p in pieces if p) > 10
+
+
+def test_decode_attention_folds_query_heads_onto_kv_heads() -> None:
+    # One query token, 6 query heads on 2 KV heads, a mask hiding part of each row: the folded SDPA must
+    # equal transformers' own (which repeats the KV heads) — on 5.17 that copy is ~3x the KV traffic.
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from rabbit_rag.generators.static_decode import decode_attention
+
+    class Attn(torch.nn.Module):
+        num_key_value_groups = 3
+        is_causal = True
+
+    g = torch.Generator().manual_seed(0)
+    b, kv, d, length = 3, 2, 16, 40
+    q = torch.randn(b, kv * 3, 1, d, generator=g, dtype=torch.float64)
+    k = torch.randn(b, kv, length, d, generator=g, dtype=torch.float64)
+    v = torch.randn(b, kv, length, d, generator=g, dtype=torch.float64)
+    mask = (torch.arange(length).view(1, length) <= torch.tensor([5, 39, 17]).view(b, 1)).view(b, 1, 1, length)
+    got, _ = decode_attention(Attn(), q, k, v, mask, scaling=0.25)
+    want, _ = sdpa_attention_forward(Attn(), q, k, v, mask, scaling=0.25)
+    assert got.shape == want.shape == (b, 1, kv * 3, d)
+    assert torch.allclose(got, want, atol=1e-12)
+    two = torch.randn(b, kv * 3, 2, d, generator=g, dtype=torch.float64)  # not a decode step: delegated
+    assert torch.equal(decode_attention(Attn(), two, k, v, None)[0], sdpa_attention_forward(Attn(), two, k, v, None)[0])
+
+
+def test_unsupported_models_are_named(random_llama) -> None:
+    from rabbit_rag.generators.static_decode import check_supported
+
+    model = random_llama[0]
+    check_supported(model)
+    cfg = model.config
+    try:
+        cfg._attn_implementation = "flash_attention_2"
+        with pytest.raises(UnsupportedModelError, match="flash_attention_2"):
+            check_supported(model)
+    finally:
+        cfg._attn_implementation = "sdpa"
+    had, before = hasattr(cfg, "layer_types"), getattr(cfg, "layer_types", None)
+    cfg.layer_types = ["sliding_attention", "full_attention"]
+    try:
+        with pytest.raises(UnsupportedModelError, match="sliding_attention"):
+            check_supported(model)
+    finally:
+        if had:
+            cfg.layer_types = before
+        else:
+            del cfg.layer_types
+    check_supported(model)
