@@ -551,6 +551,7 @@ class StaticDecoder:
         except Exception as e:  # decode eagerly rather than not at all
             self.info.cuda_graphs = False
             self._graphs.clear()
+            self.info.graphs_captured = 0
             self.info.notes.append(f"CUDA graph capture failed at batch {b}, length {length}: {type(e).__name__}: {e}")
             g = None
         finally:
