@@ -38,6 +38,13 @@ DEFAULT_OPENAI_MAX_CONTEXT = 8192
 #: written nowhere in the retrieved sources: set by measurement (docs/ask.md, "When does the extractive
 #: answerer say not found?").
 DEFAULT_MAX_MISSING = 0.5
+#: Local transformers models: the decoder (``auto`` = the static decoder on CUDA, ``generate`` elsewhere;
+#: see :mod:`rabbit_rag.generators.transformers_chat`), how many answers the static decoder decodes together,
+#: whether it replays CUDA graphs, and whether it compiles its step first (off until measured on a GPU).
+DEFAULT_LLM_DECODER = "auto"
+DEFAULT_LLM_MAX_BATCH = 16
+DEFAULT_LLM_CUDA_GRAPHS = True
+DEFAULT_LLM_COMPILE = False
 
 
 class ChatMessage(TypedDict):

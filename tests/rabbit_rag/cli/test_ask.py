@@ -26,7 +26,9 @@ def test_ask_json_contract(sample_index_ro: Path) -> None:
     assert list(d) == ["question", "answer", "generator", "not_found", "span", "citations", "sources", "timings"]
     assert "4년" in d["answer"] and d["generator"] == "extractive" and d["not_found"] is False
     assert d["span"]["text"] == "4년" and set(d["timings"]) >= {"retrieve_ms", "generate_ms", "cite_ms", "total_ms"}
-    nf = json.loads(run("ask", "김치찌개 끓이는 법", "--index", str(sample_index_ro), "--llm", "extractive", "--json").stdout)
+    nf = json.loads(
+        run("ask", "김치찌개 끓이는 법", "--index", str(sample_index_ro), "--llm", "extractive", "--json").stdout
+    )
     assert nf["not_found"] is True and nf["span"] is None and nf["citations"] == []
     c = next(c for c in d["citations"] if "국회의원의 임기는 4년" in c["quote"])
     assert open_index(sample_index_ro).document_text(c["doc_id"])[c["start"] : c["end"]] == c["quote"]

@@ -229,7 +229,9 @@ def test_chunk_blocks_round_trip_and_older_indexes_read_without_them(tmp_path: P
         Block(31, 48, "table_row", header="업무 | 담당"),
     )
     index = tmp_path / "idx"
-    ingest_documents([Document(source="회의록.md", text=text, blocks=blocks)], index, embed_model="none", progress=False)
+    ingest_documents(
+        [Document(source="회의록.md", text=text, blocks=blocks)], index, embed_model="none", progress=False
+    )
     idx = open_index(index)
     (chunk,) = idx.document_chunks(idx.documents()[0].doc_id)
     assert chunk.blocks == blocks  # document offsets, header kept

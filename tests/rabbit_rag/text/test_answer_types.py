@@ -46,7 +46,9 @@ def test_entities_dates_numbers_people_places() -> None:
     def said(text: str, kind: str) -> list[str]:
         return [e.text for e in entities(text) if e.kind == kind]
 
-    assert said("1. 일시: 2024년 3월 16일(토) 오전 9시 ~ 오후 3시", "time") == ["2024년 3월 16일(토) 오전 9시 ~ 오후 3시"]
+    assert said("1. 일시: 2024년 3월 16일(토) 오전 9시 ~ 오후 3시", "time") == [
+        "2024년 3월 16일(토) 오전 9시 ~ 오후 3시"
+    ]
     assert said("매월 첫째 주 월요일에 바뀌며", "time") == ["매월 첫째 주 월요일"]
     assert said("복수의결권 시행('23.10)", "time") == ["23.10"]
     assert said("개인 컴퓨터는 점검 전날 끄십시오.", "time") == []  # 전날 alone says when only relative to something
