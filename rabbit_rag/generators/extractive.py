@@ -238,7 +238,12 @@ def _answerable(u: _Unit, header_rows: set[tuple[str, ...]]) -> bool:
 
 
 class ExtractiveGenerator:
-    """Answers with the best sentences of the sources (see the module docstring)."""
+    """Answers with the best sentences of the sources (see the module docstring).
+
+    ``max_sentences`` caps the answer; ``min_lexical`` / ``min_semantic`` are the coverage a sentence
+    needs to answer at all; the ``*_weight`` arguments weigh the scores above; ``max_missing_share``
+    declines off-topic questions (None: never); ``follow``, ``second_ratio`` and ``close_ratio``
+    decide when a second sentence joins (:meth:`select`)."""
 
     def __init__(
         self,
@@ -255,6 +260,9 @@ class ExtractiveGenerator:
         type_weight: float = 0.15,
         label_weight: float = 0.15,
         max_missing_share: float | None = DEFAULT_MAX_MISSING,
+        second_ratio: float = 0.7,
+        close_ratio: float = 0.9,
+        follow: bool = True,
         fallback_reason: str | None = None,
     ) -> None:
         self.embedder = embedder
@@ -271,9 +279,9 @@ class ExtractiveGenerator:
         self.max_missing_share = max_missing_share
         self.fallback_reason = fallback_reason
         self._asked_weight = 0.5
-        self._second_ratio = 0.8
-        self._close_ratio = 0.0
-        self._follow = 0
+        self._second_ratio = second_ratio
+        self._close_ratio = close_ratio
+        self._follow = follow
         self._rank_mode = "rank"
         self._type_missing = 0.5
 
@@ -426,8 +434,20 @@ class ExtractiveGenerator:
     def select(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Turn] = ()) -> list[Pick]:
         """The sentences that make the answer (empty: the sources do not answer the question).
 
-        A second sentence joins only when it scores near the first, matches two question words and
-        brings one the first lacks (대통령 임기 *and* 연임, say).
+        A second sentence joins when one of these holds, in this order:
+
+        - ``follow``: it is next to the first in its source and completes it — the first restates the
+          question but names nothing of the asked type and its neighbour does (KorQuAD's "…한 사람은?"
+          over "…을 밀고하는 사건이 발생했다. 이를 밀고한 것은 곽충보였다."), the next one goes on
+          from it (그래서, 이를, 즉 …), or the first leans on the one before (그는, 이후 …);
+        - it scores at least ``second_ratio`` of the first, matches two question words and brings one
+          the first lacks (대통령 임기 *and* 연임, say);
+        - it scores at least ``close_ratio`` of the first: too close to call, so both are given, the
+          better first.
+
+        The defaults (``follow``, 0.7, 0.9) were set on 1,000 KorQuAD dev questions with cached BM25
+        hits: the quote covers the gold answer 82.5 % → 85.5 %, the not-found rate unchanged
+        (``docs/answerer.md``).
         """
         ranked = self.candidates(question, sources, history)
         if not ranked or not self._answers(ranked[0]):
@@ -441,7 +461,7 @@ class ExtractiveGenerator:
             follow = self._follow_up(ranked[0], ranked, question)
             if follow is not None:
                 chosen.append(follow)
-                return sorted(chosen, key=lambda p: (p.n, p.start)) if self._follow == 2 else chosen
+                return chosen
         for p in ranked[1:9]:
             if len(chosen) >= self.max_sentences:
                 break
@@ -449,9 +469,16 @@ class ExtractiveGenerator:
             if near and len(p.matched) >= 2 and (p.matched & own) - covered and self._answers(p):
                 chosen.append(p)
                 covered |= p.matched
-            elif self._close_ratio and p.score >= self._close_ratio * chosen[0].score and self._answers(p):
+        for p in ranked[1:9] if self._close_ratio else ():
+            if len(chosen) >= self.max_sentences or p.score < self._close_ratio * chosen[0].score:
+                break
+            if (
+                p not in chosen
+                and self._answers(p)
+                and p.n == chosen[0].n  # two readings of one passage, not two passages
+                and (chosen[0].span is None or p.span is not None)  # the first names the asked value; this does not
+            ):
                 chosen.append(p)  # too close to call: both, the better first
-                covered |= p.matched
         return chosen
 
     def _follow_up(self, top: Pick, ranked: Sequence[Pick], question: str) -> Pick | None:

@@ -112,6 +112,8 @@ def test_eval_answers_json(tmp_path: Path) -> None:
     assert d["contains_answer"] == 1.0 and d["citation_in_gold"] == 1.0 and d["quote_covers_answer"] == 1.0
     assert d["not_found_rate"] == 0.0 and d["retrieval_recall@5"] == 1.0
     assert 0.0 < d["f1"] < 1.0 and d["exact_match"] == 0.0  # whole sentences: never exact, partly right
+    # the short answer inside the sentence: 4년, 5년 exactly; 1년 (gold 1년 이내) partly
+    assert d["span_rate"] == 1.0 and d["span_exact_match"] == round(2 / 3, 4) and d["span_f1"] > d["f1"]
 
 
 def test_eval_answers_bad_dataset(tmp_path: Path) -> None:
