@@ -476,7 +476,7 @@ class ExtractiveGenerator:
                 p not in chosen
                 and self._answers(p)
                 and p.n == chosen[0].n  # two readings of one passage, not two passages
-                and (chosen[0].span is None or p.span is not None)  # the first names the asked value; this does not
+                and chosen[0].span is None  # the first names the asked value (주 2회): the question is answered
             ):
                 chosen.append(p)  # too close to call: both, the better first
         return chosen

@@ -88,3 +88,27 @@ def test_off_topic_questions_are_declined(engine: Engine) -> None:
     for _, a in answers:
         if a.not_found:
             assert a.text == NOT_FOUND and a.citations == [] and a.to_dict()["not_found"] is True
+
+
+# The cases of issue 12's "Why" list, each with what the answer must say and what the old answerer
+# said instead (main bb88610): a question line, a title, the wrong sentence, the whole table, an
+# unrelated line, "not found" over a government report.
+ISSUE_CASES = [
+    ("무료 요금제 저장 용량은 얼마야?", "5GB", "얼마인가요?"),
+    ("정전 점검은 언제 해?", "2024년 3월 16일", "[공지]"),
+    ("재택근무는 일주일에 몇 번 할 수 있어?", "주 2회", "메신저"),
+    ("API 문서 정리는 누가 맡았어?", "김민수", "이지은"),
+    ("벤처투자 시장 위축에 대응해서 자금을 얼마나 공급했어?", "10.5조원", NOT_FOUND),
+]
+
+
+@pytest.mark.parametrize(("question", "says", "not_this"), ISSUE_CASES)
+def test_the_cases_of_the_issue(engine: Engine, question: str, says: str, not_this: str) -> None:
+    a = engine.ask(question)
+    assert says in a.text and not_this not in a.text, a.text
+    assert a.span is not None and (says in a.span.text or a.span.text in says), (a.span, a.text)
+
+
+def test_an_off_topic_question_is_declined_by_default(engine: Engine) -> None:
+    a = engine.ask("회사 주차장 요금은 얼마야?")
+    assert a.not_found and a.text == NOT_FOUND, a.text
