@@ -39,9 +39,10 @@ def run_ingest(
             collections.path(name),
             options=IngestOptions.from_settings(settings),
             on_outcome=outcome,
+            keep_files=True,  # until the job is done: a restart runs it again from these files
         )
     finally:
-        for f in files:  # ingest deletes each file it read; these are the ones it never reached
+        for f in files:  # the job is over (committed, or failed for good): its staged files go
             f.path.unlink(missing_ok=True)
     collections.reload(name)
     out = report.to_dict()

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from rabbit_rag.api import schemas
 from rabbit_rag.api.collections import check_name
 from rabbit_rag.api.deps import Caller, State
-from rabbit_rag.api.errors import error_payload, error_responses
+from rabbit_rag.api.errors import error_payload, error_responses, scrub_paths
 from rabbit_rag.api.sse import iterate_in_thread, sse_data
 from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.errors import InvalidInputError, RabbitRagError
@@ -54,14 +54,15 @@ def _text(content: str | list[schemas.ContentPart] | None) -> str:
 
 
 def conversation(messages: Sequence[schemas.OpenAIMessage]) -> tuple[str, list[Any]]:
-    """The question (the last user message) and the earlier user/assistant pairs as turns."""
+    """The question (the last user message) and the earlier user/assistant pairs as turns (the last
+    :data:`MAX_TURNS`; older messages are not analyzed at all)."""
 
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1][0] != "user":
         raise InvalidInputError("the last user/assistant message must be the user's question (role 'user')")
     turns: list[Turn] = []
     pending: str | None = None
-    for role, text in said[:-1]:
+    for role, text in said[-(4 * MAX_TURNS + 1) : -1]:
         if role == "user":
             pending = text
         elif pending is not None and pending.strip():
@@ -96,7 +97,7 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
                 yield sse_data(_chunk(cid, created, model, {}, "stop", **extra))
         yield sse_data("[DONE]")
     except RabbitRagError as e:
-        yield sse_data(error_payload(type(e).__name__, str(e)))
+        yield sse_data(error_payload(type(e).__name__, scrub_paths(str(e), (str(state.collections.root),))))
     except Exception:
         log.exception("chat completion stream failed")
         yield sse_data(error_payload("InternalError", "internal error; the server log has the details"))
