@@ -187,33 +187,20 @@ def _row_to_doc(r: Sequence[Any]) -> StoredDocument:
     )  # fmt: skip
 
 
-def sqlite_header_problem(path: Path) -> str | None:
-    """What is wrong with a docstore file's SQLite header and length, or None. Costs one 100-byte read.
+def docstore_file_problem(path: Path) -> str | None:
+    """What is wrong with a docstore file that ``stat`` can tell (missing, empty), or None.
 
-    Catches a file that is empty, not SQLite, or shorter than its header says (truncated). The length
-    check runs only when there is no write-ahead log to replay (after a crash, the log may still hold
-    pages the file has not received yet)."""
+    The file itself is never opened here: closing any descriptor of an SQLite file drops the POSIX
+    locks every connection of this process holds on it (SQLite's documented pitfall), which would let
+    a writer in another process checkpoint and remove the write-ahead log under our readers."""
     try:
         size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(100)
     except FileNotFoundError:
         return "the docstore file is missing"
     except OSError as e:
         return f"the docstore file cannot be read ({e.strerror or e})"
     if size == 0:
         return "the docstore file is empty (0 bytes)"
-    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
-        return "the docstore file is not an SQLite database (its header is damaged)"
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    change, pages, valid_for = (int.from_bytes(head[i : i + 4], "big") for i in (24, 28, 92))
-    wal = path.with_name(path.name + "-wal")
-    has_wal = wal.exists() and wal.stat().st_size > 32
-    if page_size < 512 or page_size & (page_size - 1):
-        return "the docstore file is not an SQLite database (its header is damaged)"
-    if not has_wal and pages and change == valid_for and size < pages * page_size:
-        return f"the docstore file is truncated ({size} bytes, its header says {pages * page_size})"
     return None
 
 
@@ -228,7 +215,7 @@ class DocStore:
     def __init__(self, path: Path, readonly: bool = False, create: bool = True) -> None:
         self.path = Path(path)
         if readonly or not create or (self.path.exists() and self.path.stat().st_size):
-            problem = sqlite_header_problem(self.path)
+            problem = docstore_file_problem(self.path)
             if problem is not None:
                 raise self._damaged(problem)
         elif not self.path.exists():
@@ -256,11 +243,31 @@ class DocStore:
                         "the docstore holds no rabbit-rag tables" if not tables else "the docstore lacks some tables"
                     )
                 columns = {r[1] for r in c.execute("PRAGMA table_info(documents)")}
+                problem = self._length_problem(c)
+                if problem is not None:
+                    raise self._damaged(problem)
         except BaseException:
             self._conn.close()
             raise
         #: 2: versioned documents and checksums; 1: an older docstore, read as is until the writer migrates it
         self.schema = 2 if "version_id" in columns else 1
+
+    def _length_problem(self, c: sqlite3.Connection) -> str | None:
+        """A file shorter than its header says (truncated), checked through SQLite (never by opening the
+        file: see :func:`docstore_file_problem`). Only when there is no write-ahead log to replay: after
+        a crash the log may hold pages the file has not received yet."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            if wal.exists() and wal.stat().st_size > 32:
+                return None
+            size = self.path.stat().st_size
+        except OSError:
+            return None
+        page_size = c.execute("PRAGMA page_size").fetchone()[0]
+        pages = c.execute("PRAGMA page_count").fetchone()[0]
+        if size < pages * page_size:
+            return f"the docstore file is truncated ({size} bytes, its header says {pages * page_size})"
+        return None
 
     # -- errors -------------------------------------------------------------------------------------
     def _damaged(self, what: str) -> IndexCorruptError:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rabbit_rag.errors import IndexCorruptError, IndexNotFoundError, RabbitRagError
-from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, sqlite_header_problem
+from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, docstore_file_problem
 from rabbit_rag.index.fsio import load_npy
 from rabbit_rag.index.generation import LOAD_ERRORS, generation_dir_name
 from rabbit_rag.index.manifest import MANIFEST_FILE, read_manifest
@@ -83,7 +83,7 @@ def _check(path: Path) -> CheckReport:
     # -- the docstore (the source of truth) --------------------------------------------------------------
     store: DocStore | None = None
     has_config = False
-    problem = sqlite_header_problem(path / DOCSTORE_FILE)
+    problem = docstore_file_problem(path / DOCSTORE_FILE)
     if problem is not None:
         report.add(DOCSTORE_FILE, problem + "; restore it from a backup", repairable=False)
     else:
