@@ -9,7 +9,7 @@ holds. *Lost*: acknowledged data is gone or wrong, or a wrong answer was given w
 
 Run as a module, it is the child process the scenarios kill::
 
-    python -m tests.faults.scenarios ingest FOLDER INDEX [--sync]
+    python -m tests.faults.scenarios ingest FOLDER INDEX STARTED_FILE [--sync]
     python -m tests.faults.scenarios update-writer INDEX STOP_FILE SEED
     python -m tests.faults.scenarios create INDEX GO_FILE NAME
 """
@@ -164,7 +164,9 @@ def kill9_ingest(root: Path, trials: int, seed: int = 0, sync: bool = False, fil
     folder, index = root / "docs", root / "idx"
     versions = {i: 0 for i in range(files)}
     _write_corpus(folder, versions)
+    t0 = time.monotonic()
     ingest_paths([folder], index, embed_model="none", progress=False)
+    took = time.monotonic() - t0  # how long a run takes here: the kills land anywhere inside one
     killed = 0
     for _ in range(trials):
         before = dict(versions)
@@ -180,12 +182,19 @@ def kill9_ingest(root: Path, trials: int, seed: int = 0, sync: bool = False, fil
         expect = {f"docs/{i:03d}.txt": {v, versions[i]} if i in versions else {v} for i, v in before.items()}
         if sync:  # a deleted file's document may be there (old version) or gone
             expect = {s: vs for s, vs in expect.items() if int(s[5:8]) in versions}
-        proc = _child(["ingest", str(folder), str(index), *(["--sync"] if sync else [])])
-        time.sleep(rng.uniform(0.5, 6.0))
+        started = root / "started"
+        started.unlink(missing_ok=True)
+        proc = _child(["ingest", str(folder), str(index), str(started), *(["--sync"] if sync else [])])
+        deadline = time.monotonic() + 300
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.2 * took))
         killed += _kill(proc)
         problems, lost = index_problems(index, expect)
         tally.record(problems, lost)
+        t0 = time.monotonic()
         ingest_paths([folder], index, embed_model="none", progress=False, sync=sync)
+        took = time.monotonic() - t0
         final, lost = index_problems(index, {f"docs/{i:03d}.txt": {v} for i, v in versions.items()})
         if final:
             tally.failures.extend(f"after a complete ingest: {p}" for p in final[:3])
@@ -605,7 +614,10 @@ def _main(argv: list[str]) -> int:
     cmd = argv[0]
     if cmd == "ingest":
         from rabbit_rag.ingest import ingest_paths
+        from rabbit_rag.text.kiwi import get_kiwi
 
+        get_kiwi()  # loaded first, so the kill lands in the ingest itself
+        Path(argv[3]).touch()
         ingest_paths([argv[1]], argv[2], embed_model="none", progress=False, sync="--sync" in argv)
         return 0
     if cmd == "update-writer":

@@ -19,17 +19,22 @@ def _assert(tally: scenarios.Tally) -> None:
 
 
 def test_kill9_during_ingest(tmp_path: Path) -> None:
-    _assert(scenarios.kill9_ingest(tmp_path, trials=3, seed=SEED))
+    tally = scenarios.kill9_ingest(tmp_path, trials=3, seed=SEED)
+    _assert(tally)
+    assert tally.extra["killed mid-run"] >= 1, tally.line()
 
 
 def test_kill9_during_sync(tmp_path: Path) -> None:
-    _assert(scenarios.kill9_ingest(tmp_path, trials=2, seed=SEED + 1, sync=True))
+    tally = scenarios.kill9_ingest(tmp_path, trials=2, seed=SEED + 1, sync=True)
+    _assert(tally)
+    assert tally.extra["killed mid-run"] >= 1, tally.line()
 
 
 def test_two_writers_create_one_index_threads(tmp_path: Path) -> None:
     _assert(scenarios.writer_race(tmp_path, trials=6))
 
 
+@pytest.mark.slow  # two child processes per trial, each loading Kiwi
 def test_two_writers_create_one_index_processes(tmp_path: Path) -> None:
     _assert(scenarios.writer_race(tmp_path, trials=2, processes=True))
 
@@ -81,6 +86,7 @@ def test_corruption_matrix(tmp_path: Path, pristine_with_vectors: Path) -> None:
     _assert(tally)
 
 
+@pytest.mark.slow  # two server starts
 def test_server_killed_while_accepting_uploads(tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     _assert(scenarios.restart_uploads(tmp_path, trials=1, seed=SEED, uploads=12))
