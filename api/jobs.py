@@ -106,11 +106,16 @@ class JobManager:
     """Per-collection single-thread workers and the table of jobs."""
 
     def __init__(
-        self, history: int = 1000, on_finish: Callable[[Job], None] | None = None, journal: JobJournal | None = None
+        self,
+        history: int = 1000,
+        on_finish: Callable[[Job], None] | None = None,
+        journal: JobJournal | None = None,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.history = history
         self.on_finish = on_finish
         self.journal = journal
+        self.redact = redact  # error messages lose server paths before anyone can read them
         self._lock = threading.Lock()
         self._workers: dict[str, ThreadPoolExecutor] = {}
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -221,11 +226,11 @@ class JobManager:
             job.status = "succeeded"
         except RabbitRagError as e:
             job.status = "failed"
-            job.error = {"type": type(e).__name__, "message": str(e)}
+            job.error = {"type": type(e).__name__, "message": self.redact(str(e))}
         except Exception as e:  # a job must never die silently: record it, log the traceback
             log.exception("job %s on %s failed", job.id, job.collection)
             job.status = "failed"
-            job.error = {"type": "InternalError", "message": f"{type(e).__name__}: {e}"}
+            job.error = {"type": "InternalError", "message": self.redact(f"{type(e).__name__}: {e}")}
         finally:
             job.finished_at = now_iso()
             if job.status != "cancelled":

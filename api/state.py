@@ -24,6 +24,7 @@ from fastapi import Request
 from rabbit_rag.api.answers import AnswerEngines
 from rabbit_rag.api.auth import KeyStore, keys_file_for
 from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.errors import scrub_paths
 from rabbit_rag.api.jobs import Job, JobManager
 from rabbit_rag.api.journal import JobJournal
 from rabbit_rag.api.metrics import Metrics
@@ -62,7 +63,13 @@ class AppState:
             metrics.jobs.labels(job.kind, job.status).inc()
             metrics.jobs_active.dec()
 
-        jobs = JobManager(settings.api_job_history, on_finish=finished, journal=JobJournal(collections.root))
+        roots = (str(collections.root), str(settings.index_root))
+        jobs = JobManager(
+            settings.api_job_history,
+            on_finish=finished,
+            journal=JobJournal(collections.root),
+            redact=lambda message: scrub_paths(message, roots),
+        )
         state = cls(settings, keys, collections, jobs, Staging(collections.root), metrics, AnswerEngines(settings))
         state.resume_jobs()
         return state

@@ -360,6 +360,10 @@ class DocStore:
                 c.execute("ROLLBACK")
                 raise
         self.schema = SCHEMA_VERSION
+        for p in (self.path, *(self.path.with_name(n) for n in DOCSTORE_SIDE_FILES)):
+            with contextlib.suppress(OSError):  # schema 1 left it world-readable; it holds the documents' text
+                if p.exists():
+                    os.chmod(p, FILE_MODE)
         return True
 
     # -- transactions (writer only) ----------------------------------------------------------------
@@ -438,8 +442,20 @@ class DocStore:
         """The normalized text that chunk and citation offsets point into: the version visible at
         revision ``at`` (a reader's generation), or the live one. Checked against its CRC-32."""
         with self._db() as c:
-            if self.schema < 2:  # one row per document (removed ones too): what is there
-                r = c.execute("SELECT text, NULL FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if self.schema < 2:
+                # A schema-1 docstore keeps one row per document, overwritten on update: the version of
+                # revision ``at`` when it is still that one, else what there is. (The same queries serve
+                # a docstore the writer migrated while this reader was open.)
+                r = None
+                if at is not None:
+                    r = c.execute(
+                        f"SELECT text, NULL FROM documents WHERE doc_id=? AND {_visible('', 'updated_rev')}",
+                        (doc_id, at, at),
+                    ).fetchone()
+                if r is None:
+                    r = c.execute(
+                        "SELECT text, NULL FROM documents WHERE doc_id=? ORDER BY updated_rev DESC LIMIT 1", (doc_id,)
+                    ).fetchone()
             else:
                 where, params = self._doc_where(at)
                 r = c.execute(
@@ -619,19 +635,22 @@ class DocStore:
         cols = 'c.chunk_id, c.doc_id, d.source, c.start, c."end", c.text, c.page, c.section, d.title' + (
             ", c.crc, c.terms, c.embedding" if checked else ""
         )
+        any_version = (
+            f"SELECT {cols} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+            " WHERE c.chunk_id IN ({}) ORDER BY d.updated_rev"  # newest version last: it wins below
+        )
         with self._db() as c:
-            if at is not None and checked:
+            if at is not None:
                 sql = (
                     f"SELECT {cols} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id AND "
                     f"{_visible('d.', 'updated_rev')} WHERE c.chunk_id IN ({marks}) AND {_visible('c.', 'added_rev')}"
                 )
                 rows = c.execute(sql, (at, at, *ids, at, at)).fetchall()
-            else:  # newest version last, so it wins below
-                sql = (
-                    f"SELECT {cols} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
-                    f" WHERE c.chunk_id IN ({marks}) ORDER BY d.updated_rev"
-                )
-                rows = c.execute(sql, ids).fetchall()
+                missing = [] if checked else sorted(set(ids) - {r[0] for r in rows})
+                if missing:  # schema 1: a document overwritten since ``at`` has only its newest row
+                    rows += c.execute(any_version.format(",".join("?" * len(missing))), missing).fetchall()
+            else:
+                rows = c.execute(any_version.format(marks), ids).fetchall()
         out: dict[int, Chunk] = {}
         for r in rows:
             if checked and r[9] is not None and chunk_crc(r[5], r[10], r[11]) != r[9]:
@@ -642,7 +661,7 @@ class DocStore:
 
     def document_chunks(self, doc_id: str, at: int | None = None) -> list[Chunk]:
         """The chunks of one document — live, or visible at revision ``at`` — in order."""
-        if at is None or self.schema < 2:
+        if at is None:
             where, params = _LIVE, ()
         else:
             where, params = _visible("", "added_rev"), (at, at)

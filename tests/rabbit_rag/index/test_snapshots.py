@@ -138,6 +138,18 @@ def test_format_1_index_is_read_then_migrated_by_the_first_write(tmp_path: Path)
     assert check_index(index).ok
 
 
+def test_a_reader_of_a_format_1_index_keeps_working_while_a_writer_migrates_it(tmp_path: Path) -> None:
+    index = tmp_path / "v1"
+    shutil.copytree(V1_INDEX, index)
+    reader = open_index(index)
+    hits = reader.search("대통령 임기", k=5, mode="bm25")
+    _ingest(index, Document(source="헌법.txt", text="완전히 새로운 판본이다. 대통령 임기는 9년이다."))
+    assert (index / DOCSTORE_FILE).stat().st_mode & 0o077 == 0  # the migration made it owner-only
+    again = reader.search("대통령 임기", k=5, mode="bm25")
+    assert [h.chunk.text for h in again] == [h.chunk.text for h in hits]
+    _assert_offsets(reader, again)
+
+
 def test_format_newer_than_this_code_is_refused(tmp_path: Path) -> None:
     from rabbit_rag.errors import IndexMismatchError
     from rabbit_rag.index.manifest import write_manifest
