@@ -15,6 +15,7 @@ per-file errors are readable at ``GET /v1/jobs/{id}`` while and after it runs. W
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
@@ -212,32 +213,34 @@ class JobManager:
                 del self._active[collection]
 
     def _execute(self, job: Job, run: Callable[[Job], dict[str, Any] | None]) -> None:
+        if self._closed:
+            # not written to the journal: the job stays queued there and the next start runs it
+            job.status = "cancelled"
+            job.error = {"type": "Cancelled", "message": "the server shut down before the job started; "
+                         "it runs when the server starts again"}  # fmt: skip
+            job.finished_at = now_iso()
+            self._done(job.collection)
+            return
+        outcome: dict[str, Any] = {"status": "failed"}
         try:
-            if self._closed:
-                # not written to the journal: the job stays queued there and the next start runs it
-                job.status = "cancelled"
-                job.error = {"type": "Cancelled", "message": "the server shut down before the job started; "
-                             "it runs when the server starts again"}  # fmt: skip
-                return
             job.status = "running"
             job.started_at = now_iso()
             self._persist(job)
-            job.result = run(job)
-            job.status = "succeeded"
+            outcome = {"status": "succeeded", "result": run(job)}
         except RabbitRagError as e:
-            job.status = "failed"
-            job.error = {"type": type(e).__name__, "message": self.redact(str(e))}
+            outcome["error"] = {"type": type(e).__name__, "message": self.redact(str(e))}
         except Exception as e:  # a job must never die silently: record it, log the traceback
             log.exception("job %s on %s failed", job.id, job.collection)
-            job.status = "failed"
-            job.error = {"type": "InternalError", "message": self.redact(f"{type(e).__name__}: {e}")}
+            outcome["error"] = {"type": "InternalError", "message": self.redact(f"{type(e).__name__}: {e}")}
         finally:
-            job.finished_at = now_iso()
-            if job.status != "cancelled":
-                try:
-                    self._persist(job)
-                except OSError as e:  # the job ran; only its record could not be updated
-                    log.error("job %s: its record could not be written: %s", job.id, e)
+            outcome["finished_at"] = now_iso()
+            try:  # on disk first: a client that sees the job finished finds the same after a restart
+                self._persist(dataclasses.replace(job, **outcome))
+            except OSError as e:  # the job ran; only its record could not be updated
+                log.error("job %s: its record could not be written: %s", job.id, e)
+            for key in ("result", "error", "finished_at", "status"):  # status last: it says "done"
+                if key in outcome:
+                    setattr(job, key, outcome[key])
             self._done(job.collection)
             if self.on_finish is not None:
                 self.on_finish(job)

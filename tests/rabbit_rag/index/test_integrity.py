@@ -58,7 +58,7 @@ def test_checksums_are_recorded_and_verified(index: Path) -> None:
     files = manifest["generation"]["files"]
     gen = _current_gen(index)
     assert set(files) == {p.name for p in gen.iterdir()}
-    assert all(entry["size"] == (gen / name).stat().st_size and entry["sha256"] for name, entry in files.items())
+    assert all(entry["size"] == (gen / name).stat().st_size and entry["xxh3_128"] for name, entry in files.items())
     assert check_index(index).ok
 
 
