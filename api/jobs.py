@@ -220,6 +220,8 @@ class JobManager:
                          "it runs when the server starts again"}  # fmt: skip
             job.finished_at = now_iso()
             self._done(job.collection)
+            if self.on_finish is not None:  # the metrics count it finished in this process
+                self.on_finish(job)
             return
         outcome: dict[str, Any] = {"status": "failed"}
         try:

@@ -10,6 +10,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
+from rabbit_rag.api import collections as collections_module
 from rabbit_rag.api.jobs import JobManager
 from rabbit_rag.api.journal import JobJournal
 from rabbit_rag.api.middleware import redact_query
@@ -25,7 +26,7 @@ def _upload(client, headers, name: str, text: str) -> dict:
     return wait_job(client, r.json()["id"], headers)
 
 
-def test_documents_answer_for_the_revision_a_search_reported(client, keys) -> None:
+def test_documents_answer_for_the_revision_a_search_reported(client, keys, monkeypatch) -> None:
     w = keys.h("write")
     _upload(client, w, "판본.txt", "제1조 판본 일의 대통령 임기는 5년이다. 제2조 판본 일의 내용이다.")
     r = client.post(
@@ -43,7 +44,9 @@ def test_documents_answer_for_the_revision_a_search_reported(client, keys) -> No
     assert then["revision"] == rev and then["text"][hit["start"] : hit["end"]] == hit["text"]
     listed = client.get(DOCS, params={"revision": rev}, headers=w).json()
     assert listed["revision"] == rev and any(d["doc_id"] == hit["doc_id"] for d in listed["documents"])
-    assert_error(client.get(f"{DOCS}/{hit['doc_id']}", params={"revision": 1}, headers=w), 410, "GoneError")
+    monkeypatch.setattr(collections_module, "SNAPSHOT_GRACE_S", 0.0)  # the replaced revisions expire
+    err = assert_error(client.get(f"{DOCS}/{hit['doc_id']}", params={"revision": rev}, headers=w), 410, "GoneError")
+    assert f"revision {rev}" in err["message"]
     ask = client.post(f"/v1/collections/{COLLECTION}/ask", json={"question": "대통령 임기는?"}, headers=w).json()
     assert ask["revision"] == now["revision"]
 
@@ -205,3 +208,42 @@ def test_accepted_jobs_resume_or_fail_with_a_reason_after_a_restart(tmp_path: Pa
     failed = fourth.get(victim.id)
     assert failed.status == "failed" and "upload again" in failed.error["message"]
     assert staging.clean({kept.name}) == 1 and kept.exists() and not stray.exists()
+
+
+def test_a_job_is_finished_on_disk_before_anyone_sees_it_finished(tmp_path: Path) -> None:
+    """A client that reads ``succeeded`` or ``failed`` finds the same after a restart: the journal
+    records the outcome while the job still reads ``running`` in memory."""
+    seen: dict[str, str] = {}
+
+    class Spy(JobJournal):
+        def save(self, record: dict) -> None:
+            super().save(record)
+            if record["status"] in ("succeeded", "failed"):
+                seen[record["id"]] = manager.get(record["id"]).status
+
+    manager = JobManager(journal=Spy(tmp_path / "root"))
+    ok = manager.submit("헌법", "ingest", lambda job: {"added": 1})
+    bad = manager.submit("헌법", "ingest", lambda job: 1 / 0)
+    while bad.status != "failed":
+        pass
+    manager.close()
+    assert seen == {ok.id: "running", bad.id: "running"}
+    assert manager.get(ok.id).status == "succeeded" and manager.get(bad.id).error["type"] == "InternalError"
+
+
+def test_a_job_cancelled_by_shutdown_stays_queued_on_disk_and_is_counted_finished(tmp_path: Path) -> None:
+    finished: list[str] = []
+    release = threading.Event()
+    manager = JobManager(journal=JobJournal(tmp_path / "root"), on_finish=lambda job: finished.append(job.status))
+    manager.submit("헌법", "ingest", lambda job: release.wait(30) and None)
+    queued = manager.submit("헌법", "ingest", lambda job: None)
+    closing = threading.Thread(target=manager.close)
+    closing.start()
+    while not manager._closed:
+        pass
+    release.set()
+    closing.join(30)
+    assert manager.get(queued.id).status == "cancelled"
+    assert sorted(finished) == ["cancelled", "succeeded"]  # the metrics' active count goes back to 0
+    pending, _ = JobJournal(tmp_path / "root").load()
+    assert [r["id"] for r in pending] == [queued.id]  # the next start runs it
