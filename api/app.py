@@ -31,7 +31,7 @@ from rabbit_rag.api.middleware import (
     RedactSecretsMiddleware,
     install_access_log_filter,
 )
-from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, search
+from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, pages, search, web
 from rabbit_rag.api.state import AppState
 from rabbit_rag.settings import Settings
 
@@ -63,6 +63,7 @@ TAGS = [
     {"name": "ask", "description": "Answers that cite the exact sentences they rest on (JSON or Server-Sent Events)."},
     {"name": "openai", "description": "OpenAI-compatible chat completions: `model` is the collection."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+    {"name": "web", "description": "The web app at `/` and what it asks about its key."},
 ]
 
 
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # counts the 413s too
     app.add_middleware(RedactSecretsMiddleware)  # outermost: no later layer or log sees a key in a query
 
-    for module in (health, collections, documents, jobs, search, ask, chat):
+    for module in (health, collections, documents, pages, jobs, search, ask, chat, web):
         app.include_router(module.router)
+    web.mount_assets(app)  # the web app at / and /web/* (public assets; every data call needs the key)
     return app

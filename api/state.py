@@ -28,8 +28,8 @@ from rabbit_rag.api.errors import scrub_paths
 from rabbit_rag.api.jobs import Job, JobManager
 from rabbit_rag.api.journal import JobJournal
 from rabbit_rag.api.metrics import Metrics
+from rabbit_rag.api.originals import ingest_keeping_originals
 from rabbit_rag.api.uploads import StagedFile, Staging
-from rabbit_rag.api.writes import run_ingest
 from rabbit_rag.components import configure_process
 from rabbit_rag.settings import Settings
 from rabbit_rag.text.kiwi import get_kiwi
@@ -87,12 +87,13 @@ class AppState:
             raise
 
     def submit_ingest(self, collection: str, staged: list[StagedFile]) -> Job:
-        """Queue the ingest of staged uploads; the job and its files are on disk when this returns."""
+        """Queue the ingest of staged uploads (uploaded PDFs are kept for page images); the job and its
+        files are on disk when this returns."""
         settings = self.settings
         return self.submit(
             collection,
             "ingest",
-            lambda job: run_ingest(job, self.collections, collection, staged, settings),
+            lambda job: ingest_keeping_originals(job, self.collections, collection, staged, settings),
             files_total=len(staged),
             payload={"staged": [f.record() for f in staged]},
         )
@@ -117,7 +118,7 @@ class AppState:
                 return f"the server restarted and the staged upload of {shown} is gone; upload again"
             self.metrics.jobs_active.inc()
             settings = self.settings
-            return lambda j: run_ingest(j, self.collections, j.collection, staged, settings)
+            return lambda j: ingest_keeping_originals(j, self.collections, j.collection, staged, settings)
 
         pending = self.jobs.restore(resume)
         keep = {
@@ -177,6 +178,10 @@ class AppState:
 
     def close(self) -> None:
         self.jobs.close()
+        for extra in self.extras.values():  # services routes created on first use (the page renderer)
+            close = getattr(extra, "close", None)
+            if callable(close):
+                close()
 
 
 def get_state(request: Request) -> AppState:

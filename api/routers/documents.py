@@ -18,8 +18,8 @@ from starlette.datastructures import UploadFile
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Readable, State, Writable
 from rabbit_rag.api.errors import GoneError, NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.originals import remove_document_and_originals
 from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, clean_label
-from rabbit_rag.api.writes import remove_document
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.ingest.readers import detect, needs_whole_file
 
@@ -183,7 +183,7 @@ def get_document(
 )
 def delete_document(name: Writable, doc_id: DocId, state: State) -> schemas.Deleted:
     state.collections.get(name)  # 404 for a missing collection
-    removed = state.jobs.call(name, lambda: remove_document(state.collections, name, doc_id)).result()
+    removed = state.jobs.call(name, lambda: remove_document_and_originals(state.collections, name, doc_id)).result()
     if not removed:
         raise NotFoundError(f"no document {doc_id!r} in collection {name!r}")
     return schemas.Deleted(deleted=doc_id, collection=name)
