@@ -305,8 +305,8 @@ class ChatChoice(BaseModel):
 
 
 class ChatCompletion(BaseModel):
-    """An OpenAI chat completion; ``citations``, ``sources`` and ``generator`` are extra fields an OpenAI
-    client keeps (``completion.model_extra["citations"]`` in the Python client)."""
+    """An OpenAI chat completion; ``citations``, ``sources``, ``generator`` and ``revision`` are extra
+    fields an OpenAI client keeps (``completion.model_extra["citations"]`` in the Python client)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -316,6 +316,10 @@ class ChatCompletion(BaseModel):
     citations: list[Citation]
     sources: list[SearchHit]
     generator: str
+    revision: int = Field(
+        description="The collection revision the sources and citations come from (`?revision=` on the "
+        "document endpoints reads their text)."
+    )
 
 
 class ModelCard(BaseModel):

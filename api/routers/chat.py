@@ -80,7 +80,7 @@ def _chunk(
     }  # fmt: skip
 
 
-async def _openai_stream(events: Any, cid: str, created: int, model: str, state: State) -> Any:
+async def _openai_stream(events: Any, cid: str, created: int, model: str, state: State, revision: int) -> Any:
     yield sse_data(_chunk(cid, created, model, {"role": "assistant", "content": ""}))
     try:
         async for event in iterate_in_thread(events, on_stop=state.metrics.stream_disconnects.inc):
@@ -93,6 +93,7 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
                     "sources": a["sources"],
                     "generator": a["generator"],
                     "answer": a["answer"],
+                    "revision": revision,
                 }
                 yield sse_data(_chunk(cid, created, model, {}, "stop", **extra))
         yield sse_data("[DONE]")
@@ -115,7 +116,8 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
 async def chat_completions(body: schemas.ChatCompletionRequest, state: State, who: Caller) -> Any:
     """Point any OpenAI client at `http://HOST:PORT/v1` with an API key as `api_key`. With
     `stream: true` the answer streams as `chat.completion.chunk`s ending in `data: [DONE]`; the last
-    chunk carries `citations`, `sources` and `generator`."""
+    chunk carries `citations`, `sources`, `generator` and `revision` (the collection revision the
+    citations' offsets point into)."""
     name = check_name(body.model)
     who.require("read", name)
     question, turns = await run_in_threadpool(conversation, body.messages)
@@ -125,7 +127,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, state: State, wh
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         return StreamingResponse(
-            _openai_stream(events, cid, created, name, state),
+            _openai_stream(events, cid, created, name, state, index.revision),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -138,6 +140,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, state: State, wh
         "id": cid, "object": "chat.completion", "created": created, "model": name,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer["answer"]}, "finish_reason": "stop"}],
         "citations": answer["citations"], "sources": answer["sources"], "generator": answer["generator"],
+        "revision": index.revision,
     }  # fmt: skip
 
 

@@ -109,6 +109,8 @@ export class Chat {
         }
       }
       if (!done) throw new Error("답변이 끝까지 오지 않았습니다");
+      // each citation remembers the revision its offsets point into (the viewer reads that text)
+      done.citations = (done.citations || []).map((c) => ({ ...c, revision: done.revision }));
       body.replaceChildren(...renderAnswer(done.answer, done.citations, this.onCite));
       this.renderSources(meta, done);
       this.history.push({ question, answer: done.answer });
