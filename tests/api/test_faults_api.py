@@ -81,7 +81,15 @@ def test_no_server_path_in_any_response(client_factory, api_root, keys) -> None:
         client.get("/v1/collections/없음", headers=a),
         client.get("/readyz", headers=a),
         client.post("/v1/collections", json={"name": "조각"}, headers=a),
+        # the web app's routes
+        client.get("/"),
+        client.get("/web/없는파일.js"),
+        client.get("/v1/me", headers=a),
+        client.get(f"{DOCS}/0000000000000000/pages/1", headers=a),
+        client.get("/v1/collections/조각/documents/0000000000000000/pages/1", headers=a),
     ]
+    text_doc = client.get(DOCS, params={"limit": 1}, headers=a).json()["documents"][0]["doc_id"]
+    responses.append(client.get(f"{DOCS}/{text_doc}/pages/1?start=0&end=3", headers=a))
     job = _upload(client, a, "x.exe.txt", "\x00\x01\x02 binary")
     for r in responses:
         assert str(api_root) not in r.text and str(api_root.resolve()) not in r.text, r.text
