@@ -116,8 +116,11 @@ def _check(path: Path) -> CheckReport:
             gen = generation_dir_name(revision)
             files = generation_files(manifest) or {}
             problems = generation_problems(path, manifest)
-            for p in problems:
-                report.add(p.split(":", 1)[0].rstrip("/"), p.split(": ", 1)[-1], repairable=docstore_ok)
+            for p in problems:  # "gen-…/name: what" or "gen-…/ is missing"
+                file, sep, what = p.partition(": ")
+                if not sep:
+                    file, what = p.removesuffix(" is missing"), "missing"
+                report.add(file.rstrip("/"), what, repairable=docstore_ok)
             report.files_verified = len(files) - len(problems) if files else 0
             if not problems and store is not None and docstore_ok:
                 try:

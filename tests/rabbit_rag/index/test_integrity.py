@@ -166,6 +166,10 @@ def test_check_cli_human_and_json(index: Path) -> None:
     fixed = runner.invoke(app, ["check", "--index", str(index), "--repair"])
     assert fixed.exit_code == 0 and "repaired:" in fixed.stderr
     assert runner.invoke(app, ["check", "--index", str(index / "nope")]).exit_code == 1
+    folder = _current_gen(index)
+    shutil.rmtree(folder)
+    gone = json.loads(runner.invoke(app, ["check", "--index", str(index), "--json"]).stdout)["problems"]
+    assert [(p["file"], p["problem"]) for p in gone] == [(folder.name, "missing")]
 
 
 def test_files_are_owner_only(index: Path) -> None:
