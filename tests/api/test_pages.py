@@ -193,6 +193,7 @@ def _pdf_citation(client, keys) -> dict:
     return cites[0]
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_page_image_of_a_cited_pdf_passage(client, keys, api_root: Path) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -225,6 +226,7 @@ def test_page_image_of_a_cited_pdf_passage(client, keys, api_root: Path) -> None
     assert_error(client.get(url, headers=keys.h("other")), 403, "PermissionDeniedError")
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_page_image_errors_say_why(client, keys) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -246,6 +248,7 @@ def test_page_image_errors_say_why(client, keys) -> None:
     assert "only for PDFs" in msg
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_new_version_replaces_the_kept_pdf_and_delete_removes_it(client, keys, api_root: Path) -> None:
     first = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = first["files"][0]["doc_id"]
@@ -271,6 +274,7 @@ def test_new_version_replaces_the_kept_pdf_and_delete_removes_it(client, keys, a
     assert_error(client.get(f"/v1/collections/{COLLECTION}/documents/{doc_id}/pages/1", headers=keys.h("read")), 404)
 
 
+@pytest.mark.slow  # two uploads through a parse worker, ~40 s
 def test_page_image_reads_the_offsets_at_the_answers_revision(client, keys, monkeypatch) -> None:
     """A citation's offsets point into the text of the revision its answer came from: the page endpoint
     reads them there (``?revision=``), says plainly when that version's PDF was replaced, and 410s
@@ -307,6 +311,7 @@ def test_page_image_reads_the_offsets_at_the_answers_revision(client, keys, monk
     assert_error(client.get(url, headers=h), 410, "GoneError")
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_upload_without_a_kept_original_says_so(client, keys, api_root: Path) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -316,6 +321,7 @@ def test_upload_without_a_kept_original_says_so(client, keys, api_root: Path) ->
     assert "not kept" in assert_error(r, 404)["message"]
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_cli_ingested_pdf_is_read_from_its_path_while_unchanged(client, keys, api_root: Path, tmp_path: Path) -> None:
     from rabbit_rag.ingest import ingest_paths
 
@@ -354,6 +360,7 @@ def test_source_files_verify_cli_files_once_per_version(tmp_path: Path) -> None:
     assert len(files._verified) == 1  # same size and mtime: not hashed again
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_renderer_closes_with_the_app(api_root: Path, keys) -> None:
     from fastapi.testclient import TestClient
 
