@@ -95,7 +95,12 @@ def markdown_sections(text: str) -> tuple[tuple[int, str], ...]:
 
     예: ``markdown_sections("# 개요\n본문")`` → ``((0, "개요"),)``
     """
-    return tuple((b.start, title) for b, title in markdown_headings(text)[0])
+    return _sections(text, markdown_headings(text)[0])
+
+
+def _sections(text: str, headings: list[tuple[Block, str]]) -> tuple[tuple[int, str], ...]:
+    """``(start of the heading's line, title)``: a section starts at its line (indent included)."""
+    return tuple((text.rfind("\n", 0, b.start) + 1, title) for b, title in headings)
 
 
 def markdown_headings(text: str) -> tuple[list[tuple[Block, str]], list[tuple[int, int]]]:
@@ -180,7 +185,7 @@ class MarkdownReader(TextReader):
             raise EmptyDocumentError(name, "the file holds no text")
         headings, fenced = markdown_headings(text)
         blocks = infer_blocks(text, [b for b, _ in headings], opaque=fenced)
-        sections = tuple((b.start, title) for b, title in headings)
+        sections = _sections(text, headings)
         # a heading that asks (### 환불은 누가 하나요?) is now a question block; it still opens a section
         return Document(
             source=name,
