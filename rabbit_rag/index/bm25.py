@@ -1,13 +1,19 @@
-"""BM25 over Kiwi content morphemes, scored by bm25s.
+"""BM25 over Kiwi content morphemes: bm25s' scores, built and searched by our kernels.
 
 The score matrix (bm25s' CSC layout: one column per vocabulary id, one row per chunk) is built from
-the term ids stored in the docstore and saved as plain ``.npy`` files. Vocabulary ids are the
-docstore's, so a query is mapped to ids with one indexed SQLite lookup and nothing else needs to be
-loaded; ids newer than the matrix (added by a later ingest) simply score nothing.
+the term ids stored in the docstore and saved as plain ``.npy`` files, with each column's largest
+entry (``bm25_colmax.npy``) as the bound the pruned top-k needs. The entries are bm25s' own — its
+idf and term-frequency formulas, in the same floating-point order, so an index holds the numbers
+``bm25s.BM25(...).build_index_from_ids`` would — but the build and the search run in
+:mod:`rabbit_rag.index.bm25_kernels` (numba): a million chunks build in seconds instead of
+minutes, and a query reads only the postings that can change its top ``k``.
+
+Vocabulary ids are the docstore's; ids newer than the matrix (added by a later ingest) score nothing.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,95 +25,148 @@ from rabbit_rag.index.fsio import load_npy, save_npy
 
 BM25_PARAMS: dict[str, Any] = {"k1": 1.2, "b": 0.75, "method": "lucene"}
 
+#: The bm25s variants whose scores live wholly in the matrix (BM25L and BM25+ add a score for every
+#: term a chunk lacks, which a sparse matrix cannot hold).
+SUPPORTED_METHODS = ("lucene", "robertson", "atire")
 
-def _bm25s_model(params: dict[str, Any]) -> Any:
-    import bm25s
 
-    try:
-        import numba  # noqa: F401
+def _scorers(params: dict[str, Any]) -> tuple[Any, Any]:
+    from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
-        backend = "numba"
-    except ImportError:  # pragma: no cover - numba is a dependency, but keep search working without it
-        backend = "numpy"
-    return bm25s.BM25(k1=params["k1"], b=params["b"], method=params["method"], backend=backend)
+    method = params["method"]
+    if method not in SUPPORTED_METHODS:
+        raise ValueError(f"BM25 method {method!r} is not supported; choose one of {', '.join(SUPPORTED_METHODS)}")
+    return _select_idf_scorer(params.get("idf_method") or method), _select_tfc_scorer(method)
+
+
+def bm25_entries(
+    terms: np.ndarray, offsets: np.ndarray, vocab_size: int, params: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, term, score)`` of every (chunk, distinct term) pair, in row order, as bm25s computes them.
+
+    bm25s: ``idf`` per term in float64 (``math.log``) stored as float32; ``tfc = tf / (k1 * ((1 - b) +
+    b * l_d / l_avg) + tf)`` in float64 with ``l_avg`` the mean chunk length; entry = float32(idf * tfc).
+    """
+    from rabbit_rag.index import bm25_kernels as K
+
+    idf_fn, tfc_fn = _scorers(params)
+    n_docs = len(offsets) - 1
+    doc_len = np.diff(offsets)
+    l_avg = doc_len.mean()  # the same float64 as bm25s' np.array([len(d) for d in corpus]).mean()
+    rows, cols, tf = K.count_terms(terms, offsets)
+    df = np.bincount(cols, minlength=vocab_size)
+    # idf depends on df only: compute it once per distinct df, with bm25s' own scalar function
+    uniq_df, inverse = np.unique(df, return_inverse=True)
+    idf_of_df = np.array([idf_fn(int(x), N=n_docs) if x else 0.0 for x in uniq_df], np.float64).astype(np.float32)
+    idf = idf_of_df[inverse]
+    tfc = tfc_fn(tf_array=tf.astype(np.float32), l_d=doc_len[rows].astype(np.float64), l_avg=l_avg,
+                 k1=params["k1"], b=params["b"])  # fmt: skip
+    scores = (idf[cols] * np.asarray(tfc, np.float64)).astype(np.float32)
+    return rows, cols, scores
 
 
 @dataclass
 class BM25Matrix:
-    """A built BM25 index: CSC arrays plus the number of chunks (rows)."""
+    """A built BM25 index: CSC arrays, the number of chunks (rows) and each column's largest entry."""
 
     data: np.ndarray
     indices: np.ndarray
     indptr: np.ndarray
     n_docs: int
+    col_max: np.ndarray
 
     @classmethod
     def build(cls, corpus_term_ids: Sequence[np.ndarray], vocab_size: int, params: dict[str, Any]) -> BM25Matrix:
         """Build from one array of vocabulary ids per chunk (ids in ``[0, vocab_size)``)."""
-        n_docs = len(corpus_term_ids)
+        lens = np.fromiter((len(a) for a in corpus_term_ids), np.int64, count=len(corpus_term_ids))
+        offsets = np.zeros(len(lens) + 1, np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        terms = np.concatenate([np.asarray(a, np.int64) for a in corpus_term_ids]) if len(lens) else np.zeros(0)
+        return cls.build_flat(terms.astype(np.int64), offsets, vocab_size, params)
+
+    @classmethod
+    def build_flat(cls, terms: np.ndarray, offsets: np.ndarray, vocab_size: int, params: dict[str, Any]) -> BM25Matrix:
+        """Build from all chunks' term ids laid end to end (chunk ``i`` is ``terms[offsets[i]:offsets[i+1]]``)."""
+        from rabbit_rag.index import bm25_kernels as K
+
+        n_docs = len(offsets) - 1
+        n_cols = vocab_size + 1
         if n_docs == 0:
-            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(vocab_size + 1, np.int64), 0)
-        model = _bm25s_model(params)
-        # An empty chunk (only punctuation) still needs one id so bm25s' averages stay defined; id
-        # ``vocab_size`` is a sentinel column that no query can ask for.
-        corpus = [ids.tolist() if len(ids) else [vocab_size] for ids in corpus_term_ids]
-        scores = model.build_index_from_ids(
-            unique_token_ids=list(range(vocab_size + 1)), corpus_token_ids=corpus, show_progress=False
-        )
-        return cls(
-            np.asarray(scores["data"], np.float32),
-            np.asarray(scores["indices"], np.int32),
-            np.asarray(scores["indptr"], np.int64),
-            n_docs,
-        )
+            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(n_cols + 1, np.int64), 0,
+                       np.zeros(n_cols, np.float32))  # fmt: skip
+        terms = np.asarray(terms, np.int64)
+        offsets = np.asarray(offsets, np.int64)
+        # An empty chunk (only punctuation) still counts one term so the average length matches bm25s',
+        # which we give it: id ``vocab_size``, a sentinel column that no query can ask for.
+        empty = np.flatnonzero(offsets[1:] == offsets[:-1])
+        if len(empty):
+            terms = np.insert(terms, offsets[empty], vocab_size)
+            offsets = offsets + np.searchsorted(empty, np.arange(n_docs + 1), side="left")
+        rows, cols, scores = bm25_entries(terms, offsets, n_cols, params)
+        data, indices, indptr = K.to_csc(rows, cols, scores, n_cols)
+        return cls(data, indices, indptr, n_docs, K.column_max(data, indptr))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         save_npy(folder / "bm25_data.npy", self.data)
         save_npy(folder / "bm25_indices.npy", self.indices)
         save_npy(folder / "bm25_indptr.npy", self.indptr)
+        save_npy(folder / "bm25_colmax.npy", self.col_max)
 
     @classmethod
     def load(cls, folder: Path, n_docs: int) -> BM25Matrix:
-        return cls(
-            load_npy(folder / "bm25_data.npy", mmap=True),
-            load_npy(folder / "bm25_indices.npy", mmap=True),
-            load_npy(folder / "bm25_indptr.npy"),
-            n_docs,
-        )
+        data = load_npy(folder / "bm25_data.npy", mmap=True)
+        indptr = load_npy(folder / "bm25_indptr.npy")
+        colmax_file = folder / "bm25_colmax.npy"
+        if colmax_file.is_file():
+            col_max = load_npy(colmax_file)
+        else:  # a generation written before the bounds were saved
+            from rabbit_rag.index import bm25_kernels as K
+
+            col_max = K.column_max(np.asarray(data), indptr)
+        return cls(data, load_npy(folder / "bm25_indices.npy", mmap=True), indptr, n_docs, col_max)
 
 
 class BM25Scorer:
-    """Scores a query's vocabulary ids against a :class:`BM25Matrix` with bm25s' (numba) kernels."""
+    """Exact BM25 top-k over a :class:`BM25Matrix` (scores equal to bm25s' ``get_scores_from_ids``).
 
-    def __init__(self, matrix: BM25Matrix, params: dict[str, Any]) -> None:
+    Thread-safe: each thread gets its own scratch accumulator (4 bytes per chunk) on first use.
+    """
+
+    def __init__(self, matrix: BM25Matrix, params: dict[str, Any] | None = None) -> None:
         self.matrix = matrix
-        self._model = _bm25s_model(params)
-        self._model.scores = {
-            "data": matrix.data,
-            "indices": matrix.indices,
-            "indptr": matrix.indptr,
-            "num_docs": matrix.n_docs,
-        }
-        self._model.nonoccurrence_array = None
         self._n_terms = len(matrix.indptr) - 1
+        self._local = threading.local()
+
+    def _ids(self, term_ids: Sequence[int]) -> np.ndarray:
+        # the last column is the empty-chunk sentinel: never a query term
+        ids = np.asarray(term_ids, np.int64).reshape(-1)
+        return ids[(ids >= 0) & (ids < self._n_terms - 1)]
 
     def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
-        ids = [i for i in term_ids if 0 <= i < self._n_terms - 1]
-        if not ids or self.matrix.n_docs == 0:
-            return np.zeros(self.matrix.n_docs, np.float32)
-        return self._model.get_scores_from_ids(ids, weight_mask=weight_mask)
+        """Every chunk's score (float32), as bm25s would give it."""
+        from rabbit_rag.index import bm25_kernels as K
+
+        m = self.matrix
+        ids = self._ids(term_ids)
+        scores = K.full_scores(m.data, m.indices, m.indptr, ids, m.n_docs)
+        if weight_mask is not None:
+            scores *= weight_mask
+        return scores
 
     def top_k(
         self, term_ids: Sequence[int], k: int, weight_mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Row indices and scores of the ``k`` best chunks with a positive score, best first."""
-        scores = self.scores(term_ids, weight_mask)
-        n = len(scores)
-        if n == 0 or k <= 0:
+        """Row indices and scores of the ``k`` best chunks with a positive score, best first (ties:
+        lower row first). ``weight_mask``: 0 for rows to leave out (a filter), else 1."""
+        from rabbit_rag.index import bm25_kernels as K
+
+        m = self.matrix
+        ids = self._ids(term_ids)
+        if not len(ids) or m.n_docs == 0 or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        k = min(k, n)
-        idx = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-        idx = idx[np.argsort(-scores[idx], kind="stable")]
-        keep = scores[idx] > 0
-        return idx[keep], scores[idx][keep]
+        acc = getattr(self._local, "acc", None)
+        if acc is None or len(acc) != m.n_docs:
+            acc = self._local.acc = np.zeros(m.n_docs, np.float32)
+        mask = np.zeros(0, np.uint8) if weight_mask is None else (np.asarray(weight_mask) > 0).view(np.uint8)
+        return K.top_k(m.data, m.indices, m.indptr, m.col_max, ids, mask, int(k), acc)

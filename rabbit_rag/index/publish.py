@@ -20,6 +20,7 @@ from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, now_iso
 from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.generation import build_generation, prune_generations
 from rabbit_rag.index.manifest import package_versions, read_manifest, write_manifest
+from rabbit_rag.index.vectors import DEFAULT_VECTOR_INDEX
 from rabbit_rag.notices import notice
 
 
@@ -36,10 +37,11 @@ def publish(index_dir: Path, store: DocStore, manifest: dict[str, Any]) -> None:
     revision = store.revision()
     previous = published_revision(manifest)
     emb = manifest["embedding"]
-    build_generation(
-        index_dir, store, revision, manifest["bm25"], emb.get("dim") if emb.get("model") else None, previous
-    )
-    manifest["generation"] = {"revision": revision}
+    built = build_generation(
+        index_dir, store, revision, manifest["bm25"], emb.get("dim") if emb.get("model") else None, previous,
+        vector_index=manifest.get("vector_index", DEFAULT_VECTOR_INDEX),
+    )  # fmt: skip
+    manifest["generation"] = {"revision": revision, "vector_index": built["vector_index"]}
     manifest["counts"] = store.counts()
     manifest["updated_at"] = now_iso()
     manifest["versions"] = package_versions()

@@ -37,6 +37,7 @@ from rabbit_rag.index.manifest import (
     write_manifest,
 )
 from rabbit_rag.index.publish import publish, published_revision
+from rabbit_rag.index.vectors import DEFAULT_VECTOR_INDEX, VECTOR_INDEX_CHOICES
 from rabbit_rag.notices import notice
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 
@@ -47,7 +48,9 @@ class IndexWriter:
     ``embed_model``, ``chunk_tokens`` and ``chunk_overlap_sentences`` are what the caller asks for: an
     existing index refuses other values (None means "the index's own"). For a new index, None takes
     the ``default_*`` values. The embedding model is loaded here, because vectors written into the
-    index must come from the index's own model; ingest embeds with :attr:`embedder`.
+    index must come from the index's own model; ingest embeds with :attr:`embedder`. ``vector_index``
+    (``auto``, ``flat``, ``ivf``; None: the index's own, ``auto`` for a new one) is the kind of FAISS
+    index generations are built with from now on (:mod:`rabbit_rag.index.vectors`).
     """
 
     def __init__(
@@ -62,8 +65,12 @@ class IndexWriter:
         chunk_overlap_sentences: int | None = None,
         default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+        vector_index: str | None = None,
     ) -> None:
+        if vector_index is not None and vector_index not in VECTOR_INDEX_CHOICES:
+            raise InvalidInputError(f"vector index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_CHOICES)}")
         self.path = Path(path)
+        self.changed_settings = False
         self._prepare_folder()
         self._lock = WriterLock(self.path)
         self._lock.acquire(blocking=True)
@@ -82,6 +89,9 @@ class IndexWriter:
                     chunk_tokens if chunk_tokens is not None else default_chunk_tokens,
                     chunk_overlap_sentences if chunk_overlap_sentences is not None else default_overlap_sentences,
                 )
+            if vector_index is not None and self.manifest.get("vector_index", DEFAULT_VECTOR_INDEX) != vector_index:
+                self.manifest["vector_index"] = vector_index  # the next generation is built this way
+                self.changed_settings = True
             self.vocab = self._store.load_vocab()
             self._pending_terms: list[tuple[str, int]] = []
             self.rev = self._store.begin()
@@ -266,7 +276,7 @@ class IndexWriter:
                 self._store.commit(self.rev)
             else:
                 self._store.rollback()
-            if self.changed or published_revision(self.manifest) != self._store.revision():
+            if self.changed or self.changed_settings or published_revision(self.manifest) != self._store.revision():
                 publish(self.path, self._store, self.manifest)
             return self.manifest["counts"]
         finally:
