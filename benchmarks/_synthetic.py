@@ -53,29 +53,35 @@ class Workload:
             work = cls.read(folder)
             if len(work.queries) == n_queries:
                 return work
-        work = cls.load(dataset, n_queries)
+            work = cls.load(dataset, n_queries, sentences=work)  # the slow part (Kiwi) is kept
+        else:
+            work = cls.load(dataset, n_queries)
         if folder is not None:
             work.save(folder)
         return work
 
     @classmethod
-    def load(cls, dataset: Path, n_queries: int, components: int = 384, seed: int = 0) -> Workload:
+    def load(
+        cls, dataset: Path, n_queries: int, components: int = 384, seed: int = 0, sentences: Workload | None = None
+    ) -> Workload:
         from rabbit_rag.evaluation.korquad import load_korquad
         from rabbit_rag.text.kiwi import get_kiwi
         from rabbit_rag.text.sentences import analyze_many
         from rabbit_rag.text.terms import bm25_tokenize
 
         docs, questions = load_korquad(dataset, "paragraph")
-        articles: dict[str | None, int] = {}
-        texts, groups, terms = [], [], []
-        for d, (_, text, sents) in zip(docs, analyze_many((None, d.text, ()) for d in docs), strict=True):
-            for s in sents:
-                if s.terms:
-                    texts.append(text[s.start : s.end])
-                    groups.append(articles.setdefault(d.title, len(articles)))
-                    terms.append(list(s.terms))
-        kiwi = get_kiwi()
-        morphs = [[t.form for t in tokens] for tokens in kiwi.tokenize(texts)]
+        if sentences is not None:
+            texts, groups, terms, morphs = sentences.texts, sentences.groups, sentences.terms, sentences.morphs
+        else:
+            articles: dict[str | None, int] = {}
+            texts, groups, terms = [], [], []
+            for d, (_, text, sents) in zip(docs, analyze_many((None, d.text, ()) for d in docs), strict=True):
+                for s in sents:
+                    if s.terms:
+                        texts.append(text[s.start : s.end])
+                        groups.append(articles.setdefault(d.title, len(articles)))
+                        terms.append(list(s.terms))
+            morphs = [[t.form for t in tokens] for tokens in get_kiwi().tokenize(texts)]
         queries = [q.question for q in random.Random(1).sample(questions, n_queries)]
         vectors, query_vectors = lsa_vectors(terms, [bm25_tokenize(q) for q in queries], components, seed)
         return cls(texts, groups, terms, morphs, vectors, queries, query_vectors)

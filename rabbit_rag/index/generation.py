@@ -179,7 +179,10 @@ def _build_vectors(
         step = max(1, n_live // want)
         sample = [v for _, v in _vector_batches(store.live_embeddings_sample(step), dim)]
         vi.train(np.vstack(sample) if sample else np.zeros((0, dim), np.float32))
-    _add_all(vi, store.live_embeddings(), dim)
+    vi.reserve(n_live)
+    for ids, vecs in _vector_batches(store.live_embeddings(), dim):
+        vi.add_reserved(ids, vecs)
+    vi.seal()
     return vi, n_live
 
 

@@ -16,14 +16,14 @@ from rabbit_rag.index import vectors as vectors_mod
 from rabbit_rag.index.docstore import ChunkRow
 from rabbit_rag.index.vectors import VectorIndex, ivf_lists, resolve_kind
 
-DIM = 32
+DIM = 128
 
 
-TOPICS = np.random.default_rng(42).standard_normal((40, DIM))
+TOPICS = np.random.default_rng(42).standard_normal((100, DIM))
 
 
 def clustered(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unit vectors around 40 topics (the same for every call: documents and questions share them), as
+    """Unit vectors around 100 topics (the same for every call: documents and questions share them), as
     embeddings of texts on a few subjects are."""
     v = TOPICS[rng.integers(0, len(TOPICS), n)] + 0.35 * rng.standard_normal((n, DIM))
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
@@ -85,7 +85,7 @@ def test_resolve_kind() -> None:
 class FixedEncoder:
     """An embedding model whose vectors the test chooses (chunk rows carry them)."""
 
-    model_id = "test/fixed-32"
+    model_id = "test/fixed-128"
     dim = DIM
     max_tokens = 512
 
@@ -128,8 +128,14 @@ def test_manifest_records_the_index_type_and_incremental_updates_work(tmp_path: 
         write_docs(w, clustered(rng, 2000), first_doc=0)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vector_index"] == "ivf"
-    assert manifest["generation"]["vector_index"] == {"type": "ivf", "nlist": ivf_lists(2000), "nprobe": 16,
-                                                      "trained_on": 2000}  # fmt: skip
+    nlist = ivf_lists(2000)
+    assert manifest["generation"]["vector_index"] == {
+        "type": "ivf", "nlist": nlist, "nprobe": round(nlist * vectors_mod.NPROBE_SHARE),
+        "codes": f"PQ{DIM // 8}x4fs", "rerank": "float16", "trained_on": 2000,
+    }  # fmt: skip
+    assert {"vectors.faiss", "vectors_ids.npy", "vectors_f16.npy"} <= {
+        p.name for p in (path / f"gen-{manifest['generation']['revision']:08d}").iterdir()
+    }
     first_nlist = manifest["generation"]["vector_index"]["nlist"]
 
     # replace one document, remove another, add new ones: derived from the previous generation
