@@ -9,6 +9,18 @@ idf and term-frequency formulas, in the same floating-point order, so an index h
 minutes, and a query reads only the postings that can change its top ``k``.
 
 Vocabulary ids are the docstore's; ids newer than the matrix (added by a later ingest) score nothing.
+
+**What a search imports.** Importing numba (and bm25s, which the build uses for its scoring
+functions) costs about half a second of CPU per process, which a first ``rabbit-rag search`` on a
+small index should not pay (issue 14), while at a hundred thousand chunks and more the pruned numba
+top-k is several times faster than numpy and is what keeps BM25 at or below bm25s' own latency
+(issue 17). So the kernels are imported lazily, only where they are used: when a matrix is **built**
+(ingest), and when a matrix with at least :data:`JIT_MIN_ENTRIES` stored scores is **searched**. A
+smaller matrix is scored with numpy (a scatter-add per query term, then a partial sort) and a search
+never imports numba, bm25s or scipy. Both backends sum each chunk's score in float32, term by term in
+query order, so the scores — and therefore the top ``k`` and its order — are the same to the bit
+(tested). Loading a matrix imports neither: the column bounds are saved with it (or recomputed with
+numpy for a generation written before they were).
 """
 
 from __future__ import annotations
@@ -29,13 +41,33 @@ BM25_PARAMS: dict[str, Any] = {"k1": 1.2, "b": 0.75, "method": "lucene"}
 #: term a chunk lacks, which a sparse matrix cannot hold).
 SUPPORTED_METHODS = ("lucene", "robertson", "atire")
 
+#: Matrices with at least this many stored (chunk, term) scores — about 25,000 chunks of 40 terms —
+#: are searched by the numba kernels; smaller ones by numpy, without importing numba (module docstring).
+JIT_MIN_ENTRIES = 1_000_000
+
+
+def _check_method(params: dict[str, Any]) -> str:
+    method = params.get("method", "lucene")
+    if method not in SUPPORTED_METHODS:
+        raise ValueError(f"BM25 method {method!r} is not supported; choose one of {', '.join(SUPPORTED_METHODS)}")
+    return method
+
+
+def _column_max(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Each column's largest entry (0 for an empty one), with numpy (no numba import on the read path)."""
+    n_cols = len(indptr) - 1
+    out = np.zeros(n_cols, np.float32)
+    starts = np.asarray(indptr[:-1], np.int64)
+    nonempty = np.flatnonzero(np.asarray(indptr[1:]) > starts)
+    if len(nonempty) and len(data):
+        out[nonempty] = np.maximum.reduceat(np.asarray(data, np.float32), starts[nonempty])
+    return out
+
 
 def _scorers(params: dict[str, Any]) -> tuple[Any, Any]:
     from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
-    method = params["method"]
-    if method not in SUPPORTED_METHODS:
-        raise ValueError(f"BM25 method {method!r} is not supported; choose one of {', '.join(SUPPORTED_METHODS)}")
+    method = _check_method(params)
     return _select_idf_scorer(params.get("idf_method") or method), _select_tfc_scorer(method)
 
 
@@ -118,38 +150,60 @@ class BM25Matrix:
         data = load_npy(folder / "bm25_data.npy", mmap=True)
         indptr = load_npy(folder / "bm25_indptr.npy")
         colmax_file = folder / "bm25_colmax.npy"
-        if colmax_file.is_file():
-            col_max = load_npy(colmax_file)
-        else:  # a generation written before the bounds were saved
-            from rabbit_rag.index import bm25_kernels as K
-
-            col_max = K.column_max(np.asarray(data), indptr)
+        # a generation written before the bounds were saved gets them from numpy
+        col_max = load_npy(colmax_file) if colmax_file.is_file() else _column_max(np.asarray(data), indptr)
         return cls(data, load_npy(folder / "bm25_indices.npy", mmap=True), indptr, n_docs, col_max)
 
 
 class BM25Scorer:
-    """Exact BM25 top-k over a :class:`BM25Matrix` (scores equal to bm25s' ``get_scores_from_ids``).
+    """Exact BM25 top-k over a :class:`BM25Matrix` (scores equal to bm25s' ``get_scores_from_ids``):
+    numpy for a matrix under :data:`JIT_MIN_ENTRIES` entries, the numba kernels (imported on first
+    use) for a larger one; the same numbers either way (see the module docstring).
 
     Thread-safe: each thread gets its own scratch accumulator (4 bytes per chunk) on first use.
+
+    예: ``BM25Scorer(matrix).top_k([12, 40], k=5)`` → (rows, scores), best first
     """
 
     def __init__(self, matrix: BM25Matrix, params: dict[str, Any] | None = None) -> None:
+        # k1, b and the method are baked into the matrix when it is built; Lucene, Robertson and ATIRE
+        # give nothing to a term a chunk lacks, so the columns are the whole score (BM25L and BM25+
+        # would need a non-occurrence term, which these indexes never hold).
+        _check_method(params or BM25_PARAMS)
         self.matrix = matrix
         self._n_terms = len(matrix.indptr) - 1
         self._local = threading.local()
+        self._jit = len(matrix.data) >= JIT_MIN_ENTRIES
+
+    @property
+    def backend(self) -> str:
+        """``numba`` or ``numpy``: what searches this matrix."""
+        return "numba" if self._jit else "numpy"
 
     def _ids(self, term_ids: Sequence[int]) -> np.ndarray:
         # the last column is the empty-chunk sentinel: never a query term
         ids = np.asarray(term_ids, np.int64).reshape(-1)
         return ids[(ids >= 0) & (ids < self._n_terms - 1)]
 
-    def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
-        """Every chunk's score (float32), as bm25s would give it."""
-        from rabbit_rag.index import bm25_kernels as K
+    def _numpy_scores(self, ids: np.ndarray) -> np.ndarray:
+        m = self.matrix
+        out = np.zeros(m.n_docs, np.float32)
+        for t in ids:
+            a, b = int(m.indptr[t]), int(m.indptr[t + 1])
+            if b > a:  # one entry per chunk within a column, so a fancy-index add is exact
+                out[m.indices[a:b]] += m.data[a:b]
+        return out
 
+    def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
+        """Every chunk's score (float32), as bm25s would give it (a repeated query term counts again)."""
         m = self.matrix
         ids = self._ids(term_ids)
-        scores = K.full_scores(m.data, m.indices, m.indptr, ids, m.n_docs)
+        if self._jit:
+            from rabbit_rag.index import bm25_kernels as K
+
+            scores = K.full_scores(m.data, m.indices, m.indptr, ids, m.n_docs)
+        else:
+            scores = self._numpy_scores(ids)
         if weight_mask is not None:
             scores *= weight_mask
         return scores
@@ -159,12 +213,22 @@ class BM25Scorer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Row indices and scores of the ``k`` best chunks with a positive score, best first (ties:
         lower row first). ``weight_mask``: 0 for rows to leave out (a filter), else 1."""
-        from rabbit_rag.index import bm25_kernels as K
-
         m = self.matrix
         ids = self._ids(term_ids)
         if not len(ids) or m.n_docs == 0 or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if not self._jit:
+            scores = self._numpy_scores(ids)
+            if weight_mask is not None:
+                scores[np.asarray(weight_mask) <= 0] = 0
+            cand = np.flatnonzero(scores > 0)
+            if len(cand) > k:  # everything tied with the k-th best stays, so ties resolve by row below
+                kth = np.partition(scores[cand], len(cand) - k)[len(cand) - k]
+                cand = cand[scores[cand] >= kth]
+            order = cand[np.lexsort((cand, -scores[cand]))][:k]
+            return order.astype(np.int64), scores[order]
+        from rabbit_rag.index import bm25_kernels as K
+
         acc = getattr(self._local, "acc", None)
         if acc is None or len(acc) != m.n_docs:
             acc = self._local.acc = np.zeros(m.n_docs, np.float32)

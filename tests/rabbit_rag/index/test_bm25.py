@@ -1,11 +1,23 @@
-"""The BM25 matrix holds bm25s' numbers, and the pruned top-k is exactly full scoring's top-k."""
+"""The BM25 matrix holds bm25s' numbers, and the pruned top-k is exactly full scoring's top-k, whether
+numba (large matrices) or numpy (small ones, no numba import on the read path) searches it."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+from rabbit_rag.index import bm25
 from rabbit_rag.index.bm25 import BM25_PARAMS, BM25Matrix, BM25Scorer
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each search backend, whatever the matrix size."""
+    monkeypatch.setattr(bm25, "JIT_MIN_ENTRIES", 0 if request.param == "numba" else 10**12)
+    return request.param
 
 
 def zipf_corpus(rng: np.random.Generator, n_docs: int, vocab: int) -> list[np.ndarray]:
@@ -13,6 +25,15 @@ def zipf_corpus(rng: np.random.Generator, n_docs: int, vocab: int) -> list[np.nd
     weights = 1.0 / np.arange(1, vocab + 1) ** 1.1
     weights /= weights.sum()
     return [rng.choice(vocab, size=rng.integers(0, 60), p=weights).astype(np.uint32) for _ in range(n_docs)]
+
+
+def reference_scores(matrix: BM25Matrix, query: list[int]) -> np.ndarray:
+    import bm25s
+
+    model = bm25s.BM25(**{**BM25_PARAMS}, backend="numpy")
+    model.scores = {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr, "num_docs": matrix.n_docs}
+    model.nonoccurrence_array = None
+    return model.get_scores_from_ids(query) if query else np.zeros(matrix.n_docs, np.float32)
 
 
 def reference_top_k(matrix: BM25Matrix, query: list[int], k: int, mask: np.ndarray | None = None):
@@ -52,14 +73,18 @@ def test_matrix_equals_bm25s_build(method: str) -> None:
 def test_unsupported_method_is_refused() -> None:
     with pytest.raises(ValueError, match="bm25l"):
         BM25Matrix.build([np.array([1, 2], np.uint32)], 3, {**BM25_PARAMS, "method": "bm25l"})
+    matrix = BM25Matrix.build([np.array([0, 1], np.uint32)], 2, BM25_PARAMS)
+    with pytest.raises(ValueError, match="bm25\\+"):
+        BM25Scorer(matrix, {**BM25_PARAMS, "method": "bm25+"})
 
 
-def test_pruned_top_k_is_the_exact_top_k() -> None:
+def test_pruned_top_k_is_the_exact_top_k(backend: str) -> None:
     """Queries of common and rare terms, repeated terms, filters and k from 1 to beyond the matches."""
     rng = np.random.default_rng(1)
     vocab = 2000
     matrix = BM25Matrix.build(zipf_corpus(rng, 3000, vocab), vocab, BM25_PARAMS)
     scorer = BM25Scorer(matrix)
+    assert scorer.backend == backend
     mask = (rng.random(matrix.n_docs) < 0.3).astype(np.float32)
     checked = 0
     for trial in range(300):
@@ -76,11 +101,13 @@ def test_pruned_top_k_is_the_exact_top_k() -> None:
                 ref_rows, ref_scores = reference_top_k(matrix, valid, k, m)
                 assert rows.tolist() == ref_rows.tolist(), (query, k)
                 assert np.array_equal(scores, ref_scores)
+                if k == 40 and m is None:  # all scores, bit for bit
+                    assert np.array_equal(scorer.scores(query), reference_scores(matrix, valid))
                 checked += 1
     assert checked == 300 * 5 * 2
 
 
-def test_ties_rank_lower_rows_first() -> None:
+def test_ties_rank_lower_rows_first(backend: str) -> None:
     # ten identical chunks: every score ties, and the order is by row
     matrix = BM25Matrix.build([np.array([0, 1], np.uint32)] * 10 + [np.array([2], np.uint32)], 3, BM25_PARAMS)
     rows, scores = BM25Scorer(matrix).top_k([0], 4)
@@ -88,7 +115,7 @@ def test_ties_rank_lower_rows_first() -> None:
     assert len(set(scores.tolist())) == 1
 
 
-def test_empty_chunks_and_empty_index() -> None:
+def test_empty_chunks_and_empty_index(backend: str) -> None:
     matrix = BM25Matrix.build(
         [np.array([], np.uint32), np.array([1], np.uint32), np.array([], np.uint32)], 2, BM25_PARAMS
     )
@@ -150,3 +177,23 @@ def test_index_bm25_top_k_equals_full_scoring(tmp_path) -> None:
     assert vocab.term_ids("국회의원") == [vocab.ids(["국회의원"])["국회의원"]]  # the compound, not 국회 + 의원
     assert index.bm25_top_k("자동차 엔진", 5) == []  # words the index never saw match nothing
     index.close()
+
+
+def test_column_bounds_without_numba() -> None:
+    """An old generation without saved bounds gets them from numpy: the same as the build's."""
+    rng = np.random.default_rng(3)
+    matrix = BM25Matrix.build(zipf_corpus(rng, 400, 200), 200, BM25_PARAMS)
+    assert np.array_equal(bm25._column_max(matrix.data, matrix.indptr), matrix.col_max)
+
+
+def test_searching_a_small_index_does_not_import_numba(sample_index_ro) -> None:
+    """Issue 14: a first search on a small index pays for no numba/bm25s/scipy import."""
+    code = (
+        "import sys; from rabbit_rag.index import open_index; "
+        f"idx = open_index({str(sample_index_ro)!r}); "
+        "assert idx.bm25_top_k('국회의원 임기', 3); "
+        "assert idx.generation.bm25.backend == 'numpy'; "
+        "print(sorted(m for m in ('bm25s', 'numba', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
