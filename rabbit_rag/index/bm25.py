@@ -147,12 +147,20 @@ class BM25Matrix:
 
     @classmethod
     def load(cls, folder: Path, n_docs: int) -> BM25Matrix:
-        data = load_npy(folder / "bm25_data.npy", mmap=True)
+        """Memory-map the matrix copy-on-write: nothing is read until a query touches it, and the arrays
+        are writable in numba's eyes, so the kernels compiled (and cached on disk) for in-memory arrays
+        serve them; a read-only map is another numba type and would compile them again at the first
+        query of every new installation (15-25 s of CPU here). Nothing ever writes to them."""
+
+        def mapped(name: str) -> np.ndarray:
+            return np.load(folder / name, allow_pickle=False, mmap_mode="c")
+
+        data = mapped("bm25_data.npy")
         indptr = load_npy(folder / "bm25_indptr.npy")
         colmax_file = folder / "bm25_colmax.npy"
         # a generation written before the bounds were saved gets them from numpy
         col_max = load_npy(colmax_file) if colmax_file.is_file() else _column_max(np.asarray(data), indptr)
-        return cls(data, load_npy(folder / "bm25_indices.npy", mmap=True), indptr, n_docs, col_max)
+        return cls(data, mapped("bm25_indices.npy"), indptr, n_docs, col_max)
 
 
 class BM25Scorer:
@@ -179,6 +187,13 @@ class BM25Scorer:
     def backend(self) -> str:
         """``numba`` or ``numpy``: what searches this matrix."""
         return "numba" if self._jit else "numpy"
+
+    def warm(self) -> None:
+        """Compile the search kernel now (numba caches it on disk) when this matrix will use it: the
+        writer calls this after building a large matrix, so the first query after an ingest does not
+        pay for the compilation."""
+        if self._jit and self.matrix.n_docs:
+            self.top_k([0], 1)
 
     def _ids(self, term_ids: Sequence[int]) -> np.ndarray:
         # the last column is the empty-chunk sentinel: never a query term

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rabbit_rag.errors import IndexCorruptError
+from rabbit_rag.index import bm25
 from rabbit_rag.index.bm25 import BM25Matrix, BM25Scorer
 from rabbit_rag.index.docstore import DocStore
 from rabbit_rag.index.fsio import fsync_dir, load_npy, save_npy, write_json_file
@@ -219,7 +220,11 @@ def build_generation(
         terms = np.frombuffer(b"".join(blobs), dtype="<u4").astype(np.int64)
         del blobs
         vocab_size = store.counts()["vocabulary"]
-        BM25Matrix.build_flat(terms, offsets, vocab_size, bm25_params).save(tmp)
+        matrix = BM25Matrix.build_flat(terms, offsets, vocab_size, bm25_params)
+        matrix.save(tmp)
+        if len(matrix.data) >= bm25.JIT_MIN_ENTRIES:  # searched by numba: compile now, not at the first query
+            BM25Scorer(BM25Matrix.load(tmp, n_docs=matrix.n_docs), bm25_params).warm()
+        del matrix
         del terms
         save_npy(tmp / "chunk_ids.npy", np.asarray(chunk_ids, np.int64))
         save_npy(tmp / "doc_ord.npy", np.asarray(doc_ord, np.int32))

@@ -55,6 +55,10 @@ NPROBE_SHARE = 1 / 4
 #: Candidates re-ranked exactly: ``k`` times this, at least :data:`MIN_RERANK`.
 RERANK_FACTOR = 20
 MIN_RERANK = 200
+#: ... and at most this many: the hybrid retriever asks each side for 40 (4 × k) candidates, whose
+#: fused top 10 rests on the head of the dense ranking; 800 re-ranked vectors would cost more than the
+#: rest of the query (measured 3 ms of CPU at 800 against 0.8 ms at 200 on this machine).
+MAX_RERANK = 400
 RERANK_IDS_FILE = "vectors_ids.npy"
 RERANK_VECTORS_FILE = "vectors_f16.npy"
 
@@ -278,11 +282,13 @@ class VectorIndex:
         if allowed_ids is not None:
             share = max(len(allowed_ids) / len(self), 1e-9)
             nprobe = min(int(self._ivf.nlist), math.ceil(nprobe / share))
-        n_cand = min(len(self), max(k * RERANK_FACTOR, MIN_RERANK))
+        n_cand = min(len(self), max(min(k * RERANK_FACTOR, MAX_RERANK), MIN_RERANK))
         with faiss_threads(1):
             _, cand = self.index.search(q, n_cand, params=faiss.SearchParametersIVF(sel=sel, nprobe=nprobe))
         cand = cand[0][cand[0] >= 0]
         rows = np.searchsorted(self.ids, cand)
-        exact = self.vectors[rows].astype(np.float32) @ q[0]
+        # einsum, not ``@``: a matrix-vector product goes to BLAS, whose threads spin for a few ms per
+        # call on a busy machine (measured: 800 candidates 8.0 ms CPU with ``@``, 3.3 ms with einsum)
+        exact = np.einsum("ij,j->i", self.vectors[rows].astype(np.float32), q[0])
         order = np.lexsort((cand, -exact))[:k]
         return cand[order], exact[order]

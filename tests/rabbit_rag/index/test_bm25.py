@@ -141,7 +141,7 @@ SENTENCES = [
 ]
 
 
-def test_index_bm25_top_k_equals_full_scoring(tmp_path) -> None:
+def test_index_bm25_top_k_equals_full_scoring(tmp_path, backend: str) -> None:
     """Through the real path (Kiwi query terms, the vocabulary, the pruned kernel, chunk rows), the
     top-10 is full scoring's: every chunk scored, sorted by score then chunk."""
     import random
@@ -173,6 +173,16 @@ def test_index_bm25_top_k_equals_full_scoring(tmp_path) -> None:
         order = np.lexsort((np.arange(len(full)), -full))[:10]
         order = order[full[order] > 0]
         assert [h.chunk.chunk_id for h in hits] == gen.chunk_ids[order].tolist(), query
+    assert gen.bm25.backend == backend
+    if backend == "numba":
+        # the build compiled the search kernel for the arrays a reader maps (copy-on-write: writable, the
+        # same numba type as in memory), so queries after it compile nothing more
+        from rabbit_rag.index import bm25_kernels
+
+        assert gen.bm25.matrix.data.flags.writeable
+        compiled = len(bm25_kernels.top_k.signatures)
+        index.bm25_top_k("대통령 임기", 10)
+        assert len(bm25_kernels.top_k.signatures) == compiled
         assert [h.score for h in hits] == pytest.approx(full[order].tolist(), rel=0, abs=0)
     assert vocab.term_ids("국회의원") == [vocab.ids(["국회의원"])["국회의원"]]  # the compound, not 국회 + 의원
     assert index.bm25_top_k("자동차 엔진", 5) == []  # words the index never saw match nothing
