@@ -308,7 +308,7 @@ class DocStore:
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """The connection under the lock; SQLite errors become one-line :mod:`rabbit_rag.errors`."""
+        """The connection under the lock; SQLite errors and undecodable text become one-line :mod:`rabbit_rag.errors`."""
         with self._lock:
             try:
                 yield self._conn
@@ -319,6 +319,10 @@ class DocStore:
                 raise self._damaged(f"SQLite says: {msg}") from None
             except sqlite3.DatabaseError as e:
                 raise self._damaged(f"SQLite says: {e}") from None
+            except UnicodeDecodeError as e:
+                # damaged bytes in a TEXT value, or in the schema names SQLite quotes in its error message:
+                # sqlite3 decodes them strictly and raises this instead of a sqlite3 error
+                raise self._damaged(f"bytes that should be text are not UTF-8 ({e.reason})") from None
 
     def close(self) -> None:
         with self._lock:
@@ -448,10 +452,8 @@ class DocStore:
         if not terms:
             return {}
         uniq = list(dict.fromkeys(terms))
-        with self._lock:
-            return dict(
-                self._conn.execute(f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq)
-            )
+        with self._db() as c:
+            return dict(c.execute(f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq))
 
     # -- documents ---------------------------------------------------------------------------------
     def _doc_where(self, at: int | None) -> tuple[str, tuple[int, ...]]:

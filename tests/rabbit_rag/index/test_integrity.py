@@ -129,6 +129,42 @@ def test_docstore_damage_is_a_one_line_error_never_an_empty_result(index: Path, 
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
 
 
+def _assert_one_line_docstore_error(index: Path) -> None:
+    result = runner.invoke(app, ["search", "대통령의 임기", "--index", str(index), "--mode", "bm25", "--json"])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert json.loads(result.stdout)["error"]["type"] == "IndexCorruptError"
+    assert len(result.stderr.strip().splitlines()) == 1 and str(index / DOCSTORE_FILE) in result.stderr
+
+
+def test_garbled_schema_name_is_a_one_line_error(index: Path) -> None:
+    # SQLite quotes the damaged name in its error message; sqlite3 decodes that message strictly and
+    # raises UnicodeDecodeError, not a sqlite3 error
+    db = sqlite3.connect(index / DOCSTORE_FILE)
+    db.execute("PRAGMA writable_schema=ON")
+    name = db.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL").fetchone()[0]
+    db.execute("UPDATE sqlite_master SET name = CAST(x'ff41a5' AS TEXT) WHERE name = ?", (name,))
+    db.commit()
+    db.close()
+    with pytest.raises(IndexCorruptError, match="not UTF-8"):
+        open_index(index)
+    _assert_one_line_docstore_error(index)
+
+
+def test_damaged_vocabulary_page_is_a_one_line_error(index: Path) -> None:
+    # the query vocabulary reads terms from the docstore at search time, after the index opened
+    db = sqlite3.connect(index / DOCSTORE_FILE)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'vocab'").fetchone()[0]
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with open(index / DOCSTORE_FILE, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff")  # not a b-tree page type
+    with pytest.raises(IndexCorruptError, match="malformed"):
+        open_index(index).search("대통령의 임기", k=3, mode="bm25")
+    _assert_one_line_docstore_error(index)
+
+
 def test_garbled_row_text_is_an_error_not_a_wrong_citation(index: Path) -> None:
     db = sqlite3.connect(index / DOCSTORE_FILE)
     db.execute("UPDATE chunks SET text = replace(text, '5년', '9년')")  # as a flipped byte would
