@@ -221,12 +221,19 @@ def _add_all(vi: VectorIndex, rows: Iterable[tuple[int, bytes]], dim: int) -> No
         vi.add(ids, vecs)
 
 
-def _previous_vector_meta(index_dir: Path, previous: int) -> dict[str, Any]:
-    try:
-        meta = json.loads((index_dir / generation_dir_name(previous) / "generation.json").read_text("utf-8"))
-    except (OSError, json.JSONDecodeError):
+def _previous_vector_meta(index_dir: Path, previous: int, entry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the previous generation's ``generation.json`` records about its vectors, or ``{}`` when that
+    file is damaged (its checksum ``entry`` does not match, it is not UTF-8, not JSON, not an object):
+    the caller then rebuilds rather than trust it. A repair runs exactly when such files are damaged."""
+    path = index_dir / generation_dir_name(previous) / GENERATION_FILE
+    if entry is not None and verify_file(path, entry) is not None:
         return {}
-    return meta.get("vector_index") or {}
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # ValueError: UnicodeDecodeError and json.JSONDecodeError
+        return {}
+    vector_meta = meta.get("vector_index") if isinstance(meta, dict) else None
+    return vector_meta if isinstance(vector_meta, dict) else {}
 
 
 def _build_vectors(
@@ -251,7 +258,9 @@ def _build_vectors(
         if prev_dir is not None and (entry := (previous_files or {}).get(name)) is not None
     )
     if previous is not None and prev_file is not None and prev_file.is_file() and intact:
-        trained_on = int(_previous_vector_meta(index_dir, previous).get("trained_on", 0))
+        trained_on = int(
+            _previous_vector_meta(index_dir, previous, (previous_files or {}).get(GENERATION_FILE)).get("trained_on", 0)
+        )
         outgrown = kind == "ivf" and n_live > RETRAIN_GROWTH * max(trained_on, 1)
         try:
             vi = VectorIndex.load(prev_file)

@@ -211,3 +211,36 @@ def test_check_cli_human_and_json(index: Path) -> None:
 def test_files_are_owner_only(index: Path) -> None:
     for p in [index / DOCSTORE_FILE, index / "manifest.json", index / ".lock", *_current_gen(index).iterdir()]:
         assert p.stat().st_mode & 0o077 == 0, p
+
+
+def test_previous_generation_json_not_utf8_is_read_as_unknown(tmp_path: Path) -> None:
+    from rabbit_rag.index.generation import GENERATION_FILE, _previous_vector_meta, generation_dir_name
+
+    gen = tmp_path / generation_dir_name(1)
+    gen.mkdir()
+    (gen / GENERATION_FILE).write_bytes('{"sources": ["헌법.txt"], "vector_index": {"trained_on": 3}}'.encode()[:20])
+    assert _previous_vector_meta(tmp_path, 1) == {}  # cut inside a Korean character: not UTF-8
+    (gen / GENERATION_FILE).write_bytes(b"[1, 2]")
+    assert _previous_vector_meta(tmp_path, 1) == {}
+    (gen / GENERATION_FILE).write_text('{"vector_index": {"trained_on": 3}}', encoding="utf-8")
+    assert _previous_vector_meta(tmp_path, 1) == {"trained_on": 3}
+
+
+@pytest.mark.parametrize("how", ["halve", "garble-middle"])
+def test_damaged_generation_json_with_vectors_is_rebuilt(tmp_path: Path, tiny_st_model: Path, how: str) -> None:
+    path = tmp_path / "idx"
+    ingest_documents(DOCS, path, embed_model=str(tiny_st_model), progress=False)
+    args = ["search", "대통령의 임기", "--index", str(path), "-k", "3", "--mode", "hybrid", "--json"]
+    expected = json.loads(runner.invoke(app, args).stdout)["results"]
+    target = _current_gen(path) / "generation.json"
+    data = target.read_bytes()
+    cut = data.index("헌".encode()) + 1  # inside a Korean character: the file is no longer UTF-8
+    if how == "halve":
+        target.write_bytes(data[:cut])
+    else:
+        target.write_bytes(data[:cut] + bytes(b ^ 0xA5 for b in data[cut : cut + 64]) + data[cut + 64 :])
+    result = runner.invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"] == expected
+    assert check_index(path).ok
