@@ -6,7 +6,8 @@ text), then by extension, enforces the size limit, and returns a normalized docu
 
 Containers are told apart by what they hold, not by their name: a ZIP is a DOCX when it has
 ``word/document.xml`` and an HWPX when its ``mimetype`` says ``application/hwp+zip`` (or it has
-``Contents/section0.xml``); an OLE compound file is an HWP when its ``FileHeader`` stream carries
+``Contents/section0.xml``), an XLSX when it has ``xl/workbook.xml`` and a PPTX when it has
+``ppt/presentation.xml``; an OLE compound file is an HWP when its ``FileHeader`` stream carries
 the HWP signature. A reader may offer ``probe(data) -> bool`` for this second look.
 
 The ``name`` given with the bytes is only ever a label (messages, ``Document.source``): it is never
@@ -29,9 +30,12 @@ from ingest.readers.docx import DocxReader
 from ingest.readers.html import HtmlReader
 from ingest.readers.hwp import HwpReader
 from ingest.readers.hwpx import HwpxReader
-from ingest.readers.limits import ReadLimits, current_limits, limits_scope
+from ingest.readers.limits import ReadLimits, check_deadline, current_limits, limits_scope
 from ingest.readers.pdf import PdfReader
+from ingest.readers.pptx import PptxReader
+from ingest.readers.respacing import repair_document_spacing
 from ingest.readers.text import MarkdownReader, TextReader
+from ingest.readers.xlsx import XlsxReader
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.text import sniff_binary
 from rabbit_rag.types import Document
@@ -40,6 +44,8 @@ READERS: list[Reader] = [
     PdfReader(),
     HwpxReader(),
     DocxReader(),
+    XlsxReader(),
+    PptxReader(),
     HwpReader(),
     HtmlReader(),
     TextReader(),
@@ -80,6 +86,7 @@ def reader_for(name: str, head: bytes, data: bytes | None = None) -> Reader:
 def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Document:
     """Parse file content whose name (a label: for the extension and messages only) is ``name``.
 
+    Every document then passes the spacing safety net (:mod:`ingest.readers.respacing`).
     ``limits`` (unpacked size, time) apply to this parse; by default the enclosing
     :func:`~ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
     cooperative here; :class:`~ingest.readers.isolation.ParseWorker` enforces it by killing a process.
@@ -87,7 +94,9 @@ def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Docu
     예: ``read_bytes(upload.file.read(), upload.filename)``
     """
     with limits_scope(limits or current_limits()):
-        return reader_for(name, data[:4096], data).read(data, name)
+        doc = reader_for(name, data[:4096], data).read(data, name)
+        check_deadline(name)
+        return repair_document_spacing(doc)  # the spacing safety net, whatever the format
 
 
 def read_path(

@@ -7,6 +7,9 @@ Readers parse untrusted bytes. Three limits keep one bad file from taking the ba
   stopped at the cap however its headers lie;
 - ``max_ratio``: a zip member that declares more than this many times its compressed size (and
   more than 1 MB) is refused before a byte is inflated;
+- ``max_cells``: filled spreadsheet cells read from one workbook; the rows past it are skipped and
+  listed in the document's metadata (a million-cell data dump would otherwise become 100,000
+  chunks of numbers);
 - ``timeout_s``: a deadline our own parsers check cooperatively (per record, per XML element
   batch, per PDF page). A cooperative check cannot interrupt a library stuck inside one call, so
   the ingest pipeline also runs every parse in a separate process that it kills at the same
@@ -38,6 +41,7 @@ class ReadLimits:
     max_unpacked_bytes: int = 256 * MB
     max_ratio: float = 200.0
     timeout_s: float | None = 120.0
+    max_cells: int = 200_000
 
 
 @dataclass(slots=True)
