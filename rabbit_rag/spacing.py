@@ -15,6 +15,10 @@ of ten on every line. A detected span grows to the whole line when the line as a
 than 1.6 syllables per Hangul word (the line is broken throughout), else it covers the windows
 only; words of the line outside it are never touched.
 
+The opposite failure, a line that lost its spaces (``임종석은청량리경찰서에서약1시간동안``: PDFium
+reads some widely tracked text that way), is a line of at least 20 Hangul syllables with more than
+15 per space; lines of that length in the corpora above have at most 7.5.
+
 A span is re-spaced by Kiwi's spacing model with its old spaces ignored
 (``Kiwi.space(..., reset_whitespace=True)``). Only the spaces change: Kiwi's decisions are applied
 to the original characters, so every non-space character, its order and every line break stay as
@@ -42,8 +46,13 @@ WINDOW = 10
 MIN_SINGLES = 8
 #: A flagged line is re-spaced as a whole when it has fewer Hangul syllables per Hangul word than this.
 WHOLE_LINE_BELOW = 1.6
+#: A line of at least this many Hangul syllables with more than :data:`GLUED_ABOVE` syllables per
+#: space has lost its spaces (normal lines of 20+ syllables peak at 7.5 in the corpora above).
+GLUED_MIN_SYLLABLES = 20
+GLUED_ABOVE = 15.0
 
 _HANGUL = re.compile("[\uac00-\ud7a3]")
+_LONG_RUN = re.compile("[\uac00-\ud7a3]{12}")  # a line that lost its spaces has long Hangul runs
 _WORD = re.compile(r"\S+")
 # Eight single syllables among ten words cannot happen without three in a row (two other words
 # split eight singles into at most three runs): a cheap test that lets normal lines through fast.
@@ -87,17 +96,57 @@ def _is_single(word: str) -> bool:
 def implausible_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` spans of ``text`` whose word spacing is implausible for Korean (see the module doc).
 
-    Spans never cross a line break, start at a word's first character and end after a word's last.
+    Both kinds are found: too many spaces and lost spaces. A line next to a flagged line (and so on
+    outwards) is flagged too when it is short but broken the same way (``임 종 석`` over a broken
+    paragraph, ``재판을받았다.`` under a glued one): such lines are too short to judge alone, and
+    never change unless a neighbour was broken beyond doubt. Spans never cross a line break, start
+    at a word's first character and end after a word's last.
 
     예: ``implausible_spans("임 종 석 은  청 량 리 경 찰 서")`` → ``[(0, 23)]``
     """
+    lines = text.split("\n")
+    found: dict[int, list[tuple[int, int]]] = {}
+    kinds: dict[int, str] = {}
+    for i, line in enumerate(lines):
+        if _THREE_SINGLES.search(line):
+            spans = _line_spans(line)
+            if spans:
+                found[i], kinds[i] = spans, "spaced"
+        elif _LONG_RUN.search(line) and _lost_spaces(line):
+            found[i], kinds[i] = [_whole(line)], "glued"
+    for i in sorted(kinds):  # contagion to short neighbours broken the same way
+        kind = kinds[i]
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(lines) and j not in kinds and _like(lines[j], kind):
+                found[j], kinds[j] = [_whole(lines[j])], kind
+                j += step
     spans: list[tuple[int, int]] = []
     pos = 0
-    for line in text.split("\n"):
-        if _THREE_SINGLES.search(line):
-            spans.extend((pos + a, pos + b) for a, b in _line_spans(line))
+    for i, line in enumerate(lines):
+        spans.extend((pos + a, pos + b) for a, b in found.get(i, ()))
         pos += len(line) + 1
     return spans
+
+
+def _whole(line: str) -> tuple[int, int]:
+    stripped = line.strip()
+    a = line.index(stripped) if stripped else 0
+    return a, a + len(stripped)
+
+
+def _like(line: str, kind: str) -> bool:
+    """Whether a neighbour of a flagged line is broken the same way, judged leniently."""
+    words = [w for w in line.split() if _HANGUL.search(w)]
+    syllables = sum(len(_HANGUL.findall(w)) for w in words)
+    if kind == "spaced":  # nearly all single syllables: "임 종 석", "받 았 다 ."
+        return len(words) >= 3 and sum(map(_is_single, words)) >= 0.8 * len(words)
+    return syllables >= 4 and syllables / max(1, len(line.split())) >= 4.5
+
+
+def _lost_spaces(line: str) -> bool:
+    syllables = len(_HANGUL.findall(line))
+    return syllables >= GLUED_MIN_SYLLABLES and syllables > GLUED_ABOVE * len(line.split())
 
 
 def _line_spans(line: str) -> list[tuple[int, int]]:

@@ -10,11 +10,15 @@ A line is furniture when it is among the first or last :data:`EDGE` lines of a p
 the extractor gives them: a browser writes its header after the body, so "first" and "last" are both
 looked at) and either
 
-- the same line, with its digits ignored, is at an edge of at least half of the pages (two at
-  least): ``26. 5. 3. 오후 2:15 기사 제목``, ``https://news.example.com/a/1 1/3``, ``- 3 -``; or
-- it is a page number of this very page, alone or after an address: ``3``, ``- 3 -``, ``3/7``,
-  ``3 / 7``, ``3쪽``, ``Page 3 of 7``, ``https://example.com/x 3/7``. This also finds them on a
-  one-page document, where nothing can repeat.
+- the same line is at an edge of at least half of the pages (two at least): a running title,
+  ``26. 5. 3. 오후 2:15 기사 제목``; or
+- the same line but for one number that counts the pages (the page number plus a constant) is:
+  ``https://news.example.com/a/1 2/3``, ``- 14 -``, ``Page 2 of 9``. Lines that differ in other
+  numbers (``2023년 매출``, ``2024년 매출``) are content; or
+- it is this very page's number, alone or after an address (``3``, ``- 3 -``, ``3/7``, ``3쪽``,
+  ``Page 3 of 7``, ``https://example.com/x 3/7``), or a browser's print stamp (``26. 5. 3. 오후
+  2:15 ...``, ``5/3/26, 2:15 PM ...``). These find furniture on a one-page document too, where
+  nothing can repeat.
 
 예::
 
@@ -25,7 +29,7 @@ looked at) and either
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +42,13 @@ _PAGE_NUMBER = re.compile(
     r"^(?:(?:https?|file)://\S+\s+)?"  # a browser footer starts with the address
     r"[-–—(\[]?\s*(?:page\s*|p\.\s*)?(\d{1,4})\s*(?:(?:/|of|중)\s*\d{1,4})?\s*(?:쪽|페이지|면)?\s*[-–—)\]]?$",
     re.IGNORECASE,
+)
+
+
+# A browser's print stamp heads each page: "26. 5. 3. 오후 2:15" (Korean), "5/3/26, 2:15 PM" (English)
+_PRINTED_AT = re.compile(
+    r"^(?:\d{2,4}\. ?\d{1,2}\. ?\d{1,2}\.? (?:오전|오후) ?\d{1,2}:\d{2}"
+    r"|\d{1,2}/\d{1,2}/\d{2,4},? \d{1,2}:\d{2}(?: ?[AP]M)?)(?:\s|$)"
 )
 
 
@@ -69,22 +80,47 @@ def is_page_number(line: str, page: int) -> bool:
     return bool(m) and int(m.group(1)) == page
 
 
+def _counts_pages(found: list[tuple[int, tuple[int, ...]]]) -> bool:
+    """Whether the numbers of one digit-blind line, seen on several pages, count the pages: one
+    number moves with the page (a constant offset: ``- 15 -`` on page 3) and the others stay."""
+    width = len(found[0][1])
+    if any(len(nums) != width for _, nums in found):
+        return False
+    moving = [i for i in range(width) if len({nums[i] for _, nums in found}) > 1]
+    if len(moving) != 1:
+        return False
+    offsets = {nums[moving[0]] - page for page, nums in found}
+    # printed numbers run a little behind (front matter) or ahead (an excerpt) of the file's pages;
+    # years that happen to climb page by page (2023년, 2024년) are far ahead and stay content
+    return len(offsets) == 1 and -10 <= offsets.pop() <= 1000
+
+
 def strip_furniture(pages: Sequence[Sequence[str]]) -> tuple[list[list[str]], list[Furniture]]:
     """The pages' lines without their furniture, and what was taken out (see the module doc).
 
     ``pages[i]`` are the lines of page ``i + 1``. Lines that are not furniture keep their order.
     """
     edges = [_edges(lines) for lines in pages]
-    with_text = sum(1 for e in edges if e)
-    counts: Counter[str] = Counter()
-    for lines, idx in zip(pages, edges, strict=True):
-        counts.update({_key(lines[i]) for i in idx})
-    need = max(2, (with_text + 1) // 2)
-    repeated = {k for k, n in counts.items() if n >= need and k}
+    need = max(2, (sum(1 for e in edges if e) + 1) // 2)
+    exact: dict[str, set[int]] = defaultdict(set)
+    blind: dict[str, dict[int, tuple[int, ...]]] = defaultdict(dict)
+    for number, (lines, idx) in enumerate(zip(pages, edges, strict=True), start=1):
+        for i in idx:
+            line = _SPACES.sub(" ", lines[i]).strip()
+            exact[line].add(number)
+            blind[_key(line)].setdefault(number, tuple(int(d) for d in _DIGITS.findall(line)))
+    repeated = {k for k, found in exact.items() if len(found) >= need and k}
+    numbered = {
+        k for k, found in blind.items() if len(found) >= need and "#" in k and _counts_pages(sorted(found.items()))
+    }  # fmt: skip
     out: list[list[str]] = []
     removed: list[Furniture] = []
     for number, (lines, idx) in enumerate(zip(pages, edges, strict=True), start=1):
-        drop = {i for i in idx if _key(lines[i]) in repeated or is_page_number(lines[i], number)}
+        drop = set()
+        for i in idx:
+            line = _SPACES.sub(" ", lines[i]).strip()
+            if line in repeated or _key(line) in numbered or is_page_number(line, number) or _PRINTED_AT.match(line):
+                drop.add(i)
         out.append([line for i, line in enumerate(lines) if i not in drop])
         removed.extend(Furniture(number, lines[i].strip()) for i in sorted(drop))
     return out, removed

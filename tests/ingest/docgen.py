@@ -481,3 +481,29 @@ def _png(size: int = 400) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def letter_spaced_pdf(pages: Sequence[Sequence[str]], tracking: float = 0.3, font_size: int = 10) -> bytes:
+    """Lines drawn one character at a time with ``tracking`` em between characters (wide 자간, as
+    justified HWP exports and some web saves have): extractors read a space between every syllable."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    for lines in pages:
+        c.setFont(CID_FONT, font_size)
+        y = A4[1] - 72
+        for line in lines:
+            x = 60.0
+            for ch in line:
+                if ch != " ":
+                    c.drawString(x, y, ch)
+                x += pdfmetrics.stringWidth(ch, CID_FONT, font_size) + tracking * font_size
+            y -= font_size * 1.5
+        c.showPage()
+    c.save()
+    return buf.getvalue()
