@@ -1,4 +1,4 @@
-"""Reader speed: PDF pages/s (pypdf, ours, pdfminer.six side by side) and HWPX/HWP MB/s.
+"""Reader speed: PDF pages/s (pypdf, PDFium, ours, pdfminer.six side by side) and HWPX/HWP MB/s.
 
 Inputs are generated the same way the tests generate theirs (``tests/ingest/docgen.py``):
 
@@ -8,10 +8,12 @@ Inputs are generated the same way the tests generate theirs (``tests/ingest/docg
 - an HWPX whose section repeats the constitution's paragraphs (plus a table every 50 paragraphs)
   up to about 5 MB of XML; and the HWP/HWPX samples of ``../shared/data/hwp`` when present.
 
-For the PDF it prints pages/s for raw pypdf ``extract_text``, for our ``PdfReader`` (pypdf plus
-Kiwi line joining; Kiwi is warmed first, as it is in an ingest), and for pdfminer.six
-``extract_text``; and how much of the source text each recovered (share of the source's
-non-space characters found in order, per page, via difflib). Medians over ``--rounds``.
+For the PDF it prints pages/s for raw pypdf ``extract_text``, for the reader on main before PDFium
+(pypdf plus Kiwi line joining), for raw PDFium text (pypdfium2), for our ``PdfReader`` now (PDFium,
+page furniture, line joining, the spacing net; Kiwi is warmed first, as it is in an ingest), and
+for pdfminer.six ``extract_text``; and how much of the source text each recovered (share of the
+source's non-space characters found in order, per page, via difflib). Medians over ``--rounds``.
+``benchmarks/pdf_fidelity.py`` measures the same readers on web-saved Korean PDFs.
 
     python benchmarks/reader_speed.py [--rounds 3] [--pages 200]
 """
@@ -29,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from pdf_fidelity import pdfium_raw, pypdf_main  # noqa: E402
 
 from ingest.readers import read_bytes  # noqa: E402
 from ingest.readers.limits import ReadLimits  # noqa: E402
@@ -71,6 +75,14 @@ def pdf_benchmark(n_pages: int, rounds: int) -> None:
         r = pypdf.PdfReader(io.BytesIO(data))
         return [p.extract_text() or "" for p in r.pages]
 
+    def main_reader() -> list[str]:
+        doc = pypdf_main(data, "bench.pdf")
+        return [doc.text[s:e] for s, e, _ in doc.pages]
+
+    def raw_pdfium() -> list[str]:
+        doc = pdfium_raw(data, "bench.pdf")
+        return [doc.text[s:e] for s, e, _ in doc.pages]
+
     def ours() -> list[str]:
         doc = read_bytes(data, "bench.pdf", NO_LIMIT)
         return [doc.text[s:e] for s, e, _ in doc.pages]
@@ -80,7 +92,14 @@ def pdf_benchmark(n_pages: int, rounds: int) -> None:
 
     ours()  # warm Kiwi (loaded once per process in an ingest too)
     rows = []
-    for label, fn in (("pypdf extract_text", raw_pypdf), ("rabbit-rag PdfReader", ours), ("pdfminer.six", pdfminer)):
+    readers = (
+        ("pypdf extract_text", raw_pypdf),
+        ("pypdf + joining (main)", main_reader),
+        ("PDFium text", raw_pdfium),
+        ("rabbit-rag PdfReader", ours),
+        ("pdfminer.six", pdfminer),
+    )
+    for label, fn in readers:
         t = median_time(fn, rounds)
         rows.append((label, t, recovered(source, fn())))
     print(f"  {'extractor':<22} {'median s':>9} {'pages/s':>9} {'text recovered':>15}")

@@ -51,9 +51,18 @@ from rabbit_rag.types import Document
 PDF_MAGIC = b"%PDF-"
 # PDFium is not thread-safe: one document at a time per process (the API may parse from threads)
 _PDFIUM_LOCK = threading.Lock()
+_SOFT_HYPHEN = re.compile("\x02(?=[a-z])")
 _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
 _PIECE = 1 << 16
 _PLACEHOLDERS = {"untitled", "제목 없음", "제목없음", "(anonymous)", "anonymous", "unspecified", "unknown"}
+
+
+def _hyphens(text: str) -> str:
+    """PDFium joins a line that ends in a hyphen to the next and marks the hyphen U+0002: drop it
+    before a lower-case Latin letter (``infor-mation``), keep it as ``-`` elsewhere (``한-러``, ``3-4``)."""
+    if "\x02" not in text:
+        return text
+    return _SOFT_HYPHEN.sub("", text).replace("\x02", "-")
 
 
 def _title(meta: dict[str, str]) -> str | None:
@@ -113,6 +122,42 @@ def refuse_stream_bombs(data: bytes, name: str) -> None:
             continue
 
 
+def _script(ch: str) -> str:
+    if "\uac00" <= ch <= "\ud7a3":
+        return "hangul"
+    return "latin" if ch.isascii() and ch.isalnum() else ""
+
+
+def _without_autospace(textpage: Any, text: str) -> str:
+    """Drop the spaces PDFium made up at Korean-Latin/digit boundaries where the writer left only a gap.
+
+    Word and LibreOffice put a small gap between Korean and Latin letters or digits (자동 간격,
+    "autospace"): ``2010년`` is drawn ``2010 년`` but holds no space character. PDFium inserts a
+    space at every visible gap and flags it as generated. On a page whose word spaces are written
+    as characters (word processors do; browsers do not), a generated space between a Hangul
+    syllable and a Latin letter or digit is such a gap, not a word break. Measured on
+    LibreOffice exports in ``benchmarks/pdf_fidelity.py``.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    n = len(text)
+    if n != textpage.count_chars():
+        return text  # PDFium's text and character views differ (rare): leave the text as it is
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    candidates = [
+        i for i in spaces
+        if 0 < i < n - 1 and {_script(text[i - 1]), _script(text[i + 1])} == {"hangul", "latin"}
+    ]  # fmt: skip
+    if not candidates:
+        return text
+    sample = spaces[:: max(1, len(spaces) // 40)]
+    written = sum(1 for i in sample if not pdfium_c.FPDFText_IsGenerated(textpage, i))
+    if written < 0.5 * len(sample):
+        return text  # spaces are made up everywhere on this page (a browser print): nothing to tell apart
+    drop = {i for i in candidates if pdfium_c.FPDFText_IsGenerated(textpage, i) == 1}
+    return "".join(ch for i, ch in enumerate(text) if i not in drop) if drop else text
+
+
 def _page_texts(data: bytes, name: str) -> tuple[list[str], dict[str, str]]:
     """The raw text of every page and the document information, read with PDFium."""
     import pypdfium2 as pdfium
@@ -139,7 +184,7 @@ def _page_texts(data: bytes, name: str) -> tuple[list[str], dict[str, str]]:
                 try:
                     textpage = page.get_textpage()
                     try:
-                        texts.append(textpage.get_text_bounded())
+                        texts.append(_without_autospace(textpage, textpage.get_text_bounded()))
                     finally:
                         textpage.close()
                 finally:
@@ -187,7 +232,7 @@ class PdfReader:
                 unreadable.append({"page": number, "reason": reason})
                 page_lines.append([])
             else:
-                page_lines.append(normalize_text(text).split("\n"))
+                page_lines.append(normalize_text(_hyphens(text)).split("\n"))
         if unreadable and len(unreadable) == sum(1 for text in raw if text.strip()):
             pages = ", ".join(str(u["page"]) for u in unreadable[:20]) + (" ..." if len(unreadable) > 20 else "")
             raise DocumentError(

@@ -252,3 +252,15 @@ def test_pdf_web_reads_as_the_source_article() -> None:
         source = hangul_per_space("\n".join(paragraphs))
         assert abs(hangul_per_space(doc.text) - source) < 0.15 * source, name
         assert "spacing_repaired_spans" not in doc.metadata and "furniture_lines" not in doc.metadata
+
+
+def test_hyphens_at_line_ends_stay_in_korean_and_go_in_wrapped_latin_words() -> None:
+    lines = [
+        "야로슬라블에서 개최된 한-",
+        "러 정상회담에서 두 정상은 협력을 약속했고 이어서 길게 이어지는",
+        "information is infor-",
+        "mation and the rest of this line is long enough",
+    ]
+    doc = read_bytes(korean_pdf([lines]), "하이픈.pdf")
+    assert "개최된 한-러 정상회담에서" in doc.text and "information is information and" in doc.text
+    assert "\x02" not in doc.text
