@@ -28,7 +28,7 @@ spacing safety net, pdfminer.six (+ line joining), raw PDFium text, and rabbit-r
   read as ``.txt`` files through ``read_bytes``, byte for byte; and BM25 on the 16 constitution
   questions over ``samples/`` read with the net on and off.
 
-    python benchmarks/pdf_fidelity.py [--rounds 3] [--work /tmp/rabbit-rag-pdf-bench]
+    python benchmarks/pdf_fidelity.py [--rounds 3] [--generated-rounds 1] [--work /tmp/rabbit-rag-pdf-bench]
 """
 
 from __future__ import annotations
@@ -522,6 +522,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rabbit-rag-pdf-bench")
+    ap.add_argument("--generated-rounds", type=int, default=1, help="rounds for the generated PDFs' pages/s")
     ap.add_argument("--skip-generated", action="store_true")
     args = ap.parse_args()
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -599,7 +600,7 @@ def main() -> None:
                 for c in cases:
                     s.add(fidelity(fn(c.data, c.name), c))
                 pages = sum(c.pages for c in cases)
-                t = median_time(lambda fn=fn, cases=cases: [fn(c.data, c.name) for c in cases], args.rounds)
+                t = median_time(lambda fn=fn, cases=cases: [fn(c.data, c.name) for c in cases], args.generated_rounds)
                 rows.append(
                     [
                         f"{group} ({len(cases)} PDFs, {pages} p.) · {label}",

@@ -507,3 +507,24 @@ def letter_spaced_pdf(pages: Sequence[Sequence[str]], tracking: float = 0.3, fon
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def autospaced_pdf(runs: Sequence[str], gap: float = 0.3, font_size: int = 10) -> bytes:
+    """One line drawn run by run with ``gap`` em between runs and no space character there: how Word and
+    LibreOffice set Korean next to Latin letters and digits (자동 간격). Spaces inside runs are characters."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setFont(CID_FONT, font_size)
+    x = 60.0
+    for run in runs:
+        c.drawString(x, A4[1] - 72, run)
+        x += pdfmetrics.stringWidth(run, CID_FONT, font_size) + gap * font_size
+    c.showPage()
+    c.save()
+    return buf.getvalue()

@@ -264,3 +264,15 @@ def test_hyphens_at_line_ends_stay_in_korean_and_go_in_wrapped_latin_words() -> 
     doc = read_bytes(korean_pdf([lines]), "하이픈.pdf")
     assert "개최된 한-러 정상회담에서" in doc.text and "information is information and" in doc.text
     assert "\x02" not in doc.text
+
+
+def test_autospace_gaps_between_korean_and_digits_are_not_word_breaks() -> None:
+    import pypdfium2
+
+    from tests.ingest.docgen import autospaced_pdf
+
+    data = autospaced_pdf(["해군 장병 ", "40", "명이 사망했고 ", "2010", "년 3월 발표에서 천안함이 침몰했다"])
+    raw = pypdfium2.PdfDocument(data)[0].get_textpage().get_text_bounded()
+    assert "40 명이" in raw and "2010 년" in raw  # PDFium makes up a space at each gap
+    text = read_bytes(data, "자동간격.pdf").text
+    assert text == "해군 장병 40명이 사망했고 2010년 3월 발표에서 천안함이 침몰했다"
