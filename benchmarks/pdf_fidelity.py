@@ -12,7 +12,8 @@ Inputs:
   footer (date, title, address, ``n/m``; one in CSS columns) when ``chromium`` is installed, and
   two columns drawn line by line across the page (a layout PDFium keeps in stream order).
 
-Extractors: pypdf as the reader on main (``extract_text`` + line joining), the same plus the
+PDFium runs as in the ingest's parse worker, without system font matching
+(:func:`ingest.readers.pdf.text_only_fonts`). Extractors: pypdf as the reader on main (``extract_text`` + line joining), the same plus the
 spacing safety net, pdfminer.six (+ line joining), raw PDFium text, and rabbit-rag's reader now
 (PDFium + furniture + line joining + spacing net). Figures:
 
@@ -56,6 +57,7 @@ from ingest.readers import read_bytes  # noqa: E402
 from ingest.readers.builder import TextBuilder  # noqa: E402
 from ingest.readers.limits import ReadLimits  # noqa: E402
 from ingest.readers.linebreaks import join_broken_words  # noqa: E402
+from ingest.readers.pdf import text_only_fonts  # noqa: E402
 from ingest.readers.respacing import repair_document_spacing  # noqa: E402
 from rabbit_rag.spacing import hangul_per_space  # noqa: E402
 from rabbit_rag.text import normalize_text  # noqa: E402
@@ -526,6 +528,7 @@ def main() -> None:
     ap.add_argument("--skip-generated", action="store_true")
     args = ap.parse_args()
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    text_only_fonts()  # as the ingest's parse worker does: no system font matching in PDFium
     if not (SHARED / "pdf_web").exists():
         sys.exit(f"needs {SHARED / 'pdf_web'} and the KorQuAD dev set")
     articles = korquad()

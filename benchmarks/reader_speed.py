@@ -13,7 +13,9 @@ For the PDF it prints pages/s for raw pypdf ``extract_text``, for the reader on 
 page furniture, line joining, the spacing net; Kiwi is warmed first, as it is in an ingest), and
 for pdfminer.six ``extract_text``; and how much of the source text each recovered (share of the
 source's non-space characters found in order, per page, via difflib). Medians over ``--rounds``.
-``benchmarks/pdf_fidelity.py`` measures the same readers on web-saved Korean PDFs.
+``benchmarks/pdf_fidelity.py`` measures the same readers on web-saved Korean PDFs. PDFium runs as
+in the ingest's parse worker, without system font matching (``--system-fonts`` turns it back on:
+this PDF's font is not embedded, and matching it against installed fonts dominates PDFium's time).
 
     python benchmarks/reader_speed.py [--rounds 3] [--pages 200]
 """
@@ -36,6 +38,7 @@ from pdf_fidelity import pdfium_raw, pypdf_main  # noqa: E402
 
 from ingest.readers import read_bytes  # noqa: E402
 from ingest.readers.limits import ReadLimits  # noqa: E402
+from ingest.readers.pdf import text_only_fonts  # noqa: E402
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, korean_pdf, wrap_chars  # noqa: E402
 
 NO_LIMIT = ReadLimits(timeout_s=None, max_unpacked_bytes=10**10)
@@ -145,7 +148,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument(
+        "--system-fonts", action="store_true", help="let PDFium match system fonts (the worker turns it off)"
+    )
     args = ap.parse_args()
+    if not args.system_fonts:
+        text_only_fonts()  # as the ingest's parse worker does
     pdf_benchmark(args.pages, args.rounds)
     hwpx_benchmark(args.rounds)
 

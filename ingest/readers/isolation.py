@@ -192,6 +192,9 @@ def serve(memory_mb: int) -> None:
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
     from ingest.readers import read_bytes
+    from ingest.readers.pdf import text_only_fonts
+
+    text_only_fonts()  # this process only extracts text: no system font matching in PDFium
 
     while True:
         try:

@@ -276,3 +276,13 @@ def test_autospace_gaps_between_korean_and_digits_are_not_word_breaks() -> None:
     assert "40 명이" in raw and "2010 년" in raw  # PDFium makes up a space at each gap
     text = read_bytes(data, "자동간격.pdf").text
     assert text == "해군 장병 40명이 사망했고 2010년 3월 발표에서 천안함이 침몰했다"
+
+
+def test_the_parse_worker_reads_pdfs_as_read_bytes_does() -> None:
+    """The worker's child turns PDFium's system font matching off (text_only_fonts): same text, faster."""
+    from ingest.readers.isolation import ParseWorker
+    from ingest.readers.limits import ReadLimits
+
+    data = korean_pdf(THREE_PAGES, title="연구소 규정")  # a font the PDF does not embed
+    with ParseWorker(ReadLimits(timeout_s=60)) as worker:
+        assert worker.read(data, "규정.pdf").text == read_bytes(data, "규정.pdf").text
