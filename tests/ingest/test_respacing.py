@@ -9,10 +9,6 @@ from tests.rabbit_rag.test_spacing import BROKEN
 
 
 def test_a_title_taken_from_a_repaired_first_line_is_repaired_too() -> None:
-    from ingest.readers.respacing import repair_document_spacing
-    from rabbit_rag.types import Document
-    from tests.rabbit_rag.test_spacing import BROKEN
-
     doc = Document(source="x.txt", text=f"임 종 석\n{BROKEN}", title="임 종 석", pages=((0, 5 + len(BROKEN) + 1, 1),))
     fixed = repair_document_spacing(doc)
     assert fixed.title == "임종석" and fixed.metadata["spacing_repaired_pages"] == [1]
