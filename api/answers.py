@@ -15,14 +15,13 @@ Everything here mirrors ``rabbit-rag ask`` so the CLI and the API answer alike.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rabbit_rag.components import engine_from_settings, generator_from_settings
+from rabbit_rag.engine import Engine
+from rabbit_rag.generators.base import Generator
+from rabbit_rag.index import Index
 from rabbit_rag.settings import Settings
-
-if TYPE_CHECKING:
-    from rabbit_rag.engine import Engine
-    from rabbit_rag.generators.base import Generator
-    from rabbit_rag.index.store import Index
 
 
 class AnswerEngines:
@@ -32,15 +31,13 @@ class AnswerEngines:
         self.settings = settings
         self._lock = threading.Lock()
         self._generators: dict[int, Generator] = {}  # by id() of the embedder the extractive answerer scores with
-        self._engines: dict[tuple[str, str], tuple[Index, Engine]] = {}
+        self._engines: dict[tuple[str, str], tuple[Index, int, Engine]] = {}
         self.override: Generator | None = None  # tests and embedders of the API may set their own
 
     def generator(self, embedder: Any = None) -> Generator:
         """The configured generator (a language model loads once per process; a fallback says so)."""
         if self.override is not None:
             return self.override
-        from rabbit_rag.generators.factory import generator_from_settings
-
         key = id(embedder)
         with self._lock:
             gen = self._generators.get(key)
@@ -49,16 +46,11 @@ class AnswerEngines:
             return gen
 
     def engine(self, name: str, index: Index, mode: str | None = None) -> Engine:
-        from rabbit_rag.engine import Engine
-        from rabbit_rag.retrievers import make_retriever
-
         s = self.settings
         mode = mode or s.ask_mode
         cached = self._engines.get((name, mode))
-        if cached is not None and cached[0] is index and self.override is None:
-            return cached[1]
-        retriever = make_retriever(index, mode, weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k)
-        embedder = index.embedder() if retriever.name != "bm25" else None
-        engine = Engine(retriever, self.generator(embedder), k=s.ask_top_k, max_question_chars=s.max_question_chars)
-        self._engines[(name, mode)] = (index, engine)
+        if cached is not None and cached[0] is index and cached[1] == index.revision and self.override is None:
+            return cached[2]
+        engine = engine_from_settings(s, index, llm=self.generator, mode=mode)
+        self._engines[(name, mode)] = (index, index.revision, engine)
         return engine

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.errors import AuthenticationError, PermissionDeniedError
+from rabbit_rag.api.collections import check_name
+from rabbit_rag.api.errors import AuthenticationError, PermissionDeniedError
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.index.docstore import now_iso
 from rabbit_rag.index.fsio import atomic_write_bytes
@@ -222,7 +223,6 @@ def _write_records(path: Path, records: list[dict[str, Any]]) -> None:
 
 def add_key(path: Path, name: str, scopes: Sequence[str], collections: Sequence[str] | None = None) -> str:
     """Create a key named ``name``, store its hash in ``path`` and return the key (shown only now)."""
-    from api.collections import check_name
 
     name = name.strip()
     if not name or len(name) > 100:

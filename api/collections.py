@@ -3,7 +3,8 @@
 A collection name is validated before any path is built from it (:func:`check_name`: letters,
 digits, Hangul syllables, ``_`` and ``-``; at most 64), so no client-supplied name can point
 outside the root. Each open collection is an immutable snapshot — one :class:`Index` object of one
-generation. After an ingest the registry opens the new generation and swaps the snapshot in one
+generation. After an ingest the registry takes the new generation (:meth:`Index.latest`: a new
+snapshot sharing the docstore connection and the embedding model) and swaps it in with one
 assignment: a search that started on the old snapshot finishes on it (BM25, vectors and chunks of
 the same generation), a search that starts later sees the new one — never a mix. A generation
 published by another process (``rabbit-rag ingest`` into the same folder) is noticed by the
@@ -24,11 +25,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from api.errors import ConflictError
-from rabbit_rag.errors import IndexNotFoundError, InvalidInputError
+from rabbit_rag.api.errors import ConflictError
+from rabbit_rag.components import open_index_from_settings
+from rabbit_rag.errors import IndexLockedError, IndexNotFoundError, InvalidInputError
+from rabbit_rag.index import Index
 from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.manifest import MANIFEST_FILE
-from rabbit_rag.index.store import Index, IndexWriter, open_index
+from rabbit_rag.ingest import IngestOptions
 from rabbit_rag.settings import Settings
 
 NAME_RE = r"^[0-9A-Za-z가-힣_-]{1,64}$"
@@ -113,9 +116,13 @@ class CollectionRegistry:
 
     def _swap_in(self, name: str) -> Index:
         stamp = self._stamp(name)  # before opening: a later publish makes the next get() reopen
-        index = open_index(self.path(name), embed_device=self.settings.embed_device)
-        if index.embed_model is not None:
-            index.embedder()  # load (cached per process) before the snapshot is visible
+        entry = self._open.get(name)
+        if entry is not None:
+            index = entry[0].latest()  # a new snapshot sharing the docstore connection and the model
+        else:
+            index = open_index_from_settings(self.settings, self.path(name))
+            if index.embed_model is not None:
+                index.embedder()  # load (cached per process) before the snapshot is visible
         self._open[name] = (index, stamp)  # one assignment: searches see the old or the new snapshot
         return index
 
@@ -146,13 +153,9 @@ class CollectionRegistry:
                     f"{name!r}: a folder of that name exists under the index root and is not an index; "
                     "remove it or pick another name"
                 )
-            s = self.settings
-            writer = IndexWriter(
-                path, embed_model=embed_model, default_embed_model=s.embed_model, embed_device=s.embed_device,
-                embed_batch_size=s.embed_batch_size, chunk_tokens=chunk_tokens, default_chunk_tokens=s.chunk_tokens,
-                default_overlap_sentences=s.chunk_overlap_sentences,
-            )  # fmt: skip
-            writer.close()
+            IngestOptions.from_settings(self.settings).writer(
+                path, embed_model=embed_model, chunk_tokens=chunk_tokens
+            ).close()
             return self.reload(name) or self.get(name)
 
     def delete(self, name: str) -> None:
@@ -164,7 +167,9 @@ class CollectionRegistry:
             path = self.path(name)
             lock = WriterLock(path)
             if not lock.acquire(blocking=False):
-                raise ConflictError(f"collection {name!r} is being written by another process; retry when it is done")
+                raise IndexLockedError(
+                    f"collection {name!r} is being written by another process; retry when it is done"
+                )
             try:
                 self._open.pop(name, None)
                 # Rename first so the name is free at once and no reader opens a half-deleted folder.

@@ -19,9 +19,9 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 
-from api.auth import ANONYMOUS_ADMIN, Principal
-from api.collections import NAME_RE
-from api.state import AppState, get_state
+from rabbit_rag.api.auth import ANONYMOUS_ADMIN, Principal
+from rabbit_rag.api.collections import NAME_RE
+from rabbit_rag.api.state import AppState, get_state
 
 bearer = HTTPBearer(
     auto_error=False,

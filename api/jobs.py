@@ -20,15 +20,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from api.errors import ConflictError, NotFoundError
+from rabbit_rag.api import schemas
+from rabbit_rag.api.errors import ConflictError, NotFoundError
+from rabbit_rag.api.schemas import JobStatus
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.index.docstore import now_iso
+from rabbit_rag.ingest import FileOutcome
 
 log = logging.getLogger("rabbit_rag.api")
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -45,37 +47,32 @@ class Job:
     finished_at: str | None = None
     files_total: int = 0
     files_done: int = 0
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[FileOutcome] = field(default_factory=list)
     error: dict[str, str] | None = None
     result: dict[str, Any] | None = None
 
-    def file_outcome(self, source: str, status: str, reason: str | None = None, **extra: Any) -> None:
-        self.files.append({"source": source, "status": status, "reason": reason, **extra})
+    def file_outcome(self, outcome: FileOutcome) -> None:
+        self.files.append(outcome)
+
+    def view(self) -> schemas.Job:
+        """The job as the API shows it (``/v1/jobs/{id}``)."""
+        errors = [
+            schemas.JobFileError(source=f.source, reason=f.reason or "") for f in self.files if f.status == "failed"
+        ]
+        fraction = (
+            round(self.files_done / self.files_total, 4)
+            if self.files_total
+            else (1.0 if self.status in FINISHED else 0.0)
+        )
+        return schemas.Job(
+            id=self.id, collection=self.collection, kind=self.kind, status=self.status, created_at=self.created_at,
+            started_at=self.started_at, finished_at=self.finished_at,
+            progress=schemas.JobProgress(files_total=self.files_total, files_done=self.files_done, fraction=fraction),
+            files=list(self.files), errors=errors, error=self.error, result=self.result,
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        errors = [
-            {"source": f["source"], "reason": f.get("reason") or ""} for f in self.files if f["status"] == "failed"
-        ]
-        return {
-            "id": self.id,
-            "collection": self.collection,
-            "kind": self.kind,
-            "status": self.status,
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "progress": {
-                "files_total": self.files_total,
-                "files_done": self.files_done,
-                "fraction": round(self.files_done / self.files_total, 4)
-                if self.files_total
-                else (1.0 if self.status in FINISHED else 0.0),
-            },
-            "files": list(self.files),
-            "errors": errors,
-            "error": self.error,
-            "result": self.result,
-        }
+        return self.view().model_dump()
 
 
 class JobManager:

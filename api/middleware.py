@@ -14,7 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from rabbit_rag.api.errors import error_response
 
 JSON_BODY_LIMIT = 1_000_000  # every request but an upload is small JSON
 

@@ -1,7 +1,7 @@
 """Request and response bodies, with their bounds and Korean examples (they show in ``/docs``).
 
 Bounds are part of the contract: ``top_k`` 1-100, queries and questions up to 2000 characters,
-source filters up to 50 patterns. Responses reuse the library's JSON shapes (DESIGN.md).
+source filters up to 50 patterns. Responses reuse the library's JSON shapes (:mod:`rabbit_rag.schemas`).
 
 예: ``SearchRequest(query="대통령 임기는 몇 년이야?", top_k=3)``
 """
@@ -12,11 +12,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-MAX_TOP_K = 100
-MAX_QUERY_CHARS = 2000
-NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
+from rabbit_rag.citations import Citation
+from rabbit_rag.ingest import FileOutcome
+from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUESTION_CHARS_CAP
+from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
+from rabbit_rag.types import SearchMode
 
-Mode = Literal["hybrid", "bm25", "dense"]
+#: What a background job is doing.
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+# Queries and questions: the schema's cap is the setting's hard cap; the configured limit
+# (RABBIT_RAG_MAX_QUESTION_CHARS, default 2000) is checked when the request runs, as the CLI checks it.
+MAX_TOP_K = MAX_API_TOP_K
+NOT_BLANK = r"\S"  # at least one non-space character (JSON Schema patterns are searches, not full matches)
 
 
 def _json_number(v: Any) -> Any:
@@ -82,19 +90,6 @@ class Deleted(BaseModel):
 
 
 # -- documents ---------------------------------------------------------------------------------------
-class DocumentInfo(BaseModel):
-    doc_id: str = Field(examples=["3f1c0a9e5b7d2c41"])
-    source: str = Field(examples=["constitution.txt"])
-    title: str | None = Field(examples=["대한민국헌법"])
-    content_hash: str
-    size: int | None
-    n_chars: int
-    n_chunks: int
-    metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
-
-
 class DocumentWithText(DocumentInfo):
     text: str = Field(description="The normalized text; chunk and citation offsets point into it.")
 
@@ -110,16 +105,8 @@ class DocumentList(BaseModel):
 # -- jobs --------------------------------------------------------------------------------------------
 class JobProgress(BaseModel):
     files_total: int
-    files_done: int = Field(description="Files read and handed to the indexer.")
+    files_done: int = Field(description="Files done: indexed, unchanged, skipped or failed.")
     fraction: float
-
-
-class JobFile(BaseModel):
-    source: str = Field(examples=["kobill/1809890.txt"])
-    status: Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
-    reason: str | None = None
-    doc_id: str | None = None
-    chunks: int | None = None
 
 
 class JobFileError(BaseModel):
@@ -131,12 +118,12 @@ class Job(BaseModel):
     id: str = Field(examples=["5b2e0f6c8a0d4f7e9c1b3a2d4e6f8a0b"])
     collection: str
     kind: str = Field(examples=["ingest"])
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    status: JobStatus
     created_at: str
     started_at: str | None
     finished_at: str | None
     progress: JobProgress
-    files: list[JobFile] = Field(description="Per-file outcomes (added, updated, unchanged, skipped, failed).")
+    files: list[FileOutcome] = Field(description="Per-file outcomes (added, updated, unchanged, skipped, failed).")
     errors: list[JobFileError] = Field(description="The files that failed, with the reason.")
     error: dict[str, str] | None = Field(description="Why the whole job failed ({type, message}), if it did.")
     result: dict[str, Any] | None = Field(description="The ingest report once finished.")
@@ -149,10 +136,10 @@ class JobList(BaseModel):
 # -- search ------------------------------------------------------------------------------------------
 class SearchRequest(_Strict):
     query: str = Field(
-        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+        min_length=1, max_length=MAX_QUESTION_CHARS_CAP, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
     top_k: json_int(1, MAX_TOP_K) | None = Field(None, description="Results to return (server default: 5).")
-    mode: Mode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
+    mode: SearchMode | None = Field(None, description="hybrid (default; BM25 alone without vectors), bm25 or dense.")
     source: list[Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
         None,
         max_length=50,
@@ -169,18 +156,6 @@ class SearchRequest(_Strict):
     )
 
 
-class SearchHit(BaseModel):
-    rank: int
-    score: float
-    chunk_id: int
-    doc_id: str
-    source: str
-    page: int | None
-    start: int = Field(description="Character offset into the document's text.")
-    end: int
-    text: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
-
-
 class SearchResponse(BaseModel):
     collection: str
     query: str
@@ -191,17 +166,18 @@ class SearchResponse(BaseModel):
 
 
 # -- ask ---------------------------------------------------------------------------------------------
-MAX_QUESTION_CHARS = 2000
 
 
 class AskRequest(_Strict):
     question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
+        min_length=1, max_length=MAX_QUESTION_CHARS_CAP, pattern=NOT_BLANK, examples=["대통령 임기는 몇 년이야?"]
     )
     top_k: json_int(1, MAX_TOP_K) | None = Field(
         None, description="Passages retrieved as numbered sources (default 5)."
     )
-    mode: Mode | None = Field(None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid).")
+    mode: SearchMode | None = Field(
+        None, description="Retrieval for the sources (default: RABBIT_RAG_ASK_MODE, hybrid)."
+    )
     stream: StrictBool = Field(
         False,
         description="true: Server-Sent Events `token`…, `citations`, `done` (or `error`) instead of one JSON body.",
@@ -213,24 +189,8 @@ class AskRequest(_Strict):
     )
 
 
-class Citation(BaseModel):
-    n: int = Field(description="The [n] marker in the answer; sources[n-1] is the passage.")
-    chunk_id: int
-    doc_id: str
-    source: str
-    page: int | None
-    start: int = Field(description="quote == document text[start:end]")
-    end: int
-    quote: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
-
-
-class AskResponse(BaseModel):
+class AskResponse(Answer):
     collection: str
-    question: str
-    answer: str = Field(examples=["대통령의 임기는 5년으로 하며, 중임할 수 없다. [1]"])
-    generator: str = Field(description="What wrote the answer: extractive, transformers:<model>, openai:<model>.")
-    citations: list[Citation]
-    sources: list[SearchHit]
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
     notes: list[str] = Field(default_factory=list)
 
@@ -238,15 +198,15 @@ class AskResponse(BaseModel):
 # -- OpenAI-compatible chat --------------------------------------------------------------------------
 class ContentPart(BaseModel):
     type: str = Field(examples=["text"])
-    text: str | None = Field(None, max_length=MAX_QUESTION_CHARS * 4)
+    text: str | None = Field(None, max_length=MAX_CHAT_MESSAGE_CHARS)
 
     model_config = ConfigDict(extra="allow")
 
 
-class ChatMessage(BaseModel):
+class OpenAIMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: (
-        Annotated[str, Field(max_length=MAX_QUESTION_CHARS * 4)]
+        Annotated[str, Field(max_length=MAX_CHAT_MESSAGE_CHARS)]
         | Annotated[list[ContentPart], Field(max_length=64)]
         | None
     ) = None
@@ -260,7 +220,7 @@ class ChatCompletionRequest(BaseModel):
     are accepted for compatibility and ignored (the server's generator settings apply)."""
 
     model: str = Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"], description="The collection to ask.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=64)
     stream: StrictBool = False
     n: json_int(1, 1) | None = Field(None, description="Only 1 is supported.")
     temperature: json_float(0, 2) | None = None

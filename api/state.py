@@ -21,13 +21,15 @@ from typing import Any
 
 from fastapi import Request
 
-from api.answers import AnswerEngines
-from api.auth import KeyStore, keys_file_for
-from api.collections import CollectionRegistry
-from api.jobs import Job, JobManager
-from api.metrics import Metrics
-from api.uploads import Staging
+from rabbit_rag.api.answers import AnswerEngines
+from rabbit_rag.api.auth import KeyStore, keys_file_for
+from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.jobs import Job, JobManager
+from rabbit_rag.api.metrics import Metrics
+from rabbit_rag.api.uploads import Staging
+from rabbit_rag.components import configure_process
 from rabbit_rag.settings import Settings
+from rabbit_rag.text.kiwi import get_kiwi
 
 log = logging.getLogger("rabbit_rag.api")
 
@@ -49,6 +51,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings, metrics: Metrics) -> AppState:
+        configure_process(settings)
         keys = KeyStore(keys_file_for(settings.index_root, settings.api_keys_file), settings.api_keys)
         collections = CollectionRegistry(settings.index_root, settings)
         collections.clean_trash()
@@ -78,8 +81,6 @@ class AppState:
     def _preload(self) -> None:
         t0 = time.perf_counter()
         try:
-            from rabbit_rag.korean import get_kiwi
-
             get_kiwi()  # ~1 s and 280 MB once per process; the first search would pay it otherwise
             for name in self.collections.names():
                 try:
@@ -111,6 +112,10 @@ class AppState:
 
     def close(self) -> None:
         self.jobs.close()
+        for extra in self.extras.values():  # services routes created on first use (the page renderer)
+            close = getattr(extra, "close", None)
+            if callable(close):
+                close()
 
 
 def get_state(request: Request) -> AppState:

@@ -189,7 +189,7 @@ def main() -> None:
     ap.add_argument("--paths", nargs="+", type=Path, default=[ROOT / "samples"])
     args = ap.parse_args()
 
-    from api.auth import add_key
+    from rabbit_rag.api.auth import add_key
 
     with tempfile.TemporaryDirectory(prefix="rr-api-load-") as tmp:
         root = Path(tmp) / "indexes"

@@ -18,18 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad
 
 CHILD = r"""
 import os, resource, sys, time, json
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from rabbit_rag.korean import get_kiwi
+from rabbit_rag.text.kiwi import get_kiwi
 get_kiwi().tokenize("준비")
 import bm25s, numba, faiss  # the fixed cost of the search libraries
 if sys.argv[1] == "baseline":
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     sys.exit(0)
-from ingest import ingest_paths
+from rabbit_rag.ingest import ingest_paths
+
 t = time.perf_counter()
 r = ingest_paths([sys.argv[1]], sys.argv[2], embed_model="none", progress=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -39,9 +41,12 @@ print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrus
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", type=Path, default=DEFAULT)
+    ap.add_argument(
+        "--dataset", type=Path, default=None, help="KorQuAD_v1.0_dev.json (default: $RABBIT_RAG_KORQUAD, else data/)"
+    )
     ap.add_argument("--mb", type=float, default=50.0)
     args = ap.parse_args()
+    args.dataset = require_korquad(args.dataset)
     data = json.loads(args.dataset.read_text(encoding="utf-8"))["data"]
     contexts = [p["context"] for a in data for p in a["paragraphs"]]
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ Text: the 964 KorQuAD 1.0 dev contexts (1.23 MB UTF-8). Each round runs, in turn
 Medians over the rounds, MB/s of UTF-8 input, and the ratio ours / raw (target >= 0.7 against the
 same parallelism).
 
-    python benchmarks/ingest_speed.py [--rounds 3] [--dataset ../shared/data/korquad/KorQuAD_v1.0_dev.json]
+    python benchmarks/ingest_speed.py [--rounds 3] [--dataset data/KorQuAD_v1.0_dev.json]
 """
 
 from __future__ import annotations
@@ -18,24 +18,29 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", type=Path, default=DEFAULT)
+    ap.add_argument(
+        "--dataset", type=Path, default=None, help="KorQuAD_v1.0_dev.json (default: $RABBIT_RAG_KORQUAD, else data/)"
+    )
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    args.dataset = require_korquad(args.dataset)
 
-    from ingest import ingest_documents
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.korean import get_kiwi, kiwi_workers
+    from rabbit_rag.ingest import ingest_documents
+    from rabbit_rag.text.kiwi import get_kiwi, kiwi_workers
     from rabbit_rag.types import Document
 
     docs, _ = load_korquad(args.dataset, "paragraph")

@@ -13,7 +13,7 @@ Inputs:
   two columns drawn line by line across the page (a layout PDFium keeps in stream order).
 
 PDFium runs as in the ingest's parse worker, without system font matching
-(:func:`ingest.readers.pdf.text_only_fonts`). Extractors: pypdf as the reader on main (``extract_text`` + line joining), the same plus the
+(:func:`rabbit_rag.ingest.readers.pdf.text_only_fonts`). Extractors: pypdf as the reader on main (``extract_text`` + line joining), the same plus the
 spacing safety net, pdfminer.six (+ line joining), raw PDFium text, and rabbit-rag's reader now
 (PDFium + furniture + line joining + spacing net). Figures:
 
@@ -53,14 +53,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.readers import read_bytes  # noqa: E402
-from ingest.readers.builder import TextBuilder  # noqa: E402
-from ingest.readers.limits import ReadLimits  # noqa: E402
-from ingest.readers.linebreaks import join_broken_words  # noqa: E402
-from ingest.readers.pdf import text_only_fonts  # noqa: E402
-from ingest.readers.respacing import repair_document_spacing  # noqa: E402
-from rabbit_rag.spacing import hangul_per_space  # noqa: E402
+from rabbit_rag.ingest.readers import read_bytes  # noqa: E402
+from rabbit_rag.ingest.readers.builder import TextBuilder  # noqa: E402
+from rabbit_rag.ingest.readers.limits import ReadLimits  # noqa: E402
+from rabbit_rag.ingest.readers.linebreaks import join_broken_words  # noqa: E402
+from rabbit_rag.ingest.readers.pdf import text_only_fonts  # noqa: E402
+from rabbit_rag.ingest.readers.respacing import repair_document_spacing  # noqa: E402
 from rabbit_rag.text import normalize_text  # noqa: E402
+from rabbit_rag.text.spacing import hangul_per_space  # noqa: E402
 from rabbit_rag.types import Document  # noqa: E402
 from tests.ingest.docgen import paged_pdf, two_column_pdf, wrap_chars  # noqa: E402
 
@@ -435,9 +435,9 @@ def chromium(chosen: list[dict], work: Path) -> list[Case]:
 
 def page_hits(docs: list[Document], questions: list[dict], k: int = 5) -> dict[str, tuple[int, int]]:
     """BM25 page hit@k per group ("web", "plain") over the real ingest of ``docs``: (hits, questions)."""
-    from ingest.pipeline import ingest_documents
-    from rabbit_rag.index.store import open_index
-    from rabbit_rag.retrievers import make_retriever
+    from rabbit_rag.index.reader import open_index
+    from rabbit_rag.ingest.pipeline import ingest_documents
+    from rabbit_rag.retrieval import make_retriever
 
     with tempfile.TemporaryDirectory(prefix="pdf-bench-") as tmp:
         ingest_documents(docs, Path(tmp) / "I", embed_model="none", progress=False)
@@ -453,17 +453,17 @@ def page_hits(docs: list[Document], questions: list[dict], k: int = 5) -> dict[s
                 out[group][0] += ok
                 out[group][1] += 1
         finally:
-            index.store.close()
+            index.close()
     return {g: (h, n) for g, (h, n) in out.items()}
 
 
 def constitution_hits(repair: bool) -> tuple[int, int, int, bool]:
     """BM25 over ``samples/`` read through the readers; hits@1, hits@5 of the 16 constitution questions
     (the evidence sentence inside a top chunk), and whether every text is byte-identical to its file."""
-    import ingest.readers as readers
-    from ingest.pipeline import ingest_documents
-    from rabbit_rag.index.store import open_index
-    from rabbit_rag.retrievers import make_retriever
+    import rabbit_rag.ingest.readers as readers
+    from rabbit_rag.index.reader import open_index
+    from rabbit_rag.ingest.pipeline import ingest_documents
+    from rabbit_rag.retrieval import make_retriever
     from rabbit_rag.text import decode_bytes
 
     original = readers.repair_document_spacing
@@ -490,7 +490,7 @@ def constitution_hits(repair: bool) -> tuple[int, int, int, bool]:
                 at1 += bool(ranks) and ranks[0] == 0
                 at5 += bool(ranks)
         finally:
-            index.store.close()
+            index.close()
     return at1, at5, len(qa), identical
 
 

@@ -6,7 +6,7 @@ Inputs are generated the same way the tests generate theirs (``tests/ingest/docg
   characters regardless of word boundaries (글자 단위, Word's default for Korean), 40 lines a page,
   in reportlab's built-in CID font ``HYSMyeongJo-Medium`` (``UniKS-UCS2-H`` encoding);
 - an HWPX whose section repeats the constitution's paragraphs (plus a table every 50 paragraphs)
-  up to about 5 MB of XML; and the HWP/HWPX samples of ``../shared/data/hwp`` when present.
+  up to about 5 MB of XML; and the HWP/HWPX files of ``--hwp-dir`` when given.
 
 For the PDF it prints pages/s for raw pypdf ``extract_text``, for the reader on main before PDFium
 (pypdf plus Kiwi line joining), for raw PDFium text (pypdfium2), for our ``PdfReader`` now (PDFium,
@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from pdf_fidelity import pdfium_raw, pypdf_main  # noqa: E402
 
-from ingest.readers import read_bytes  # noqa: E402
-from ingest.readers.limits import ReadLimits  # noqa: E402
-from ingest.readers.pdf import text_only_fonts  # noqa: E402
+from rabbit_rag.ingest.readers import read_bytes  # noqa: E402
+from rabbit_rag.ingest.readers.limits import ReadLimits  # noqa: E402
+from rabbit_rag.ingest.readers.pdf import text_only_fonts  # noqa: E402
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, korean_pdf, wrap_chars  # noqa: E402
 
 NO_LIMIT = ReadLimits(timeout_s=None, max_unpacked_bytes=10**10)
@@ -116,7 +116,7 @@ def pdf_benchmark(n_pages: int, rounds: int) -> None:
     )
 
 
-def hwpx_benchmark(rounds: int) -> None:
+def hwpx_benchmark(rounds: int, hwp_dir: Path | None) -> None:
     paras = [p for p in (ROOT / "samples" / "constitution.txt").read_text(encoding="utf-8").splitlines() if p.strip()]
     body: list[str] = []
     size = 0
@@ -131,9 +131,8 @@ def hwpx_benchmark(rounds: int) -> None:
     t = median_time(lambda: read_bytes(data, "bench.hwpx", NO_LIMIT), rounds)
     print(f"HWPX (generated): {len(data) / 1e6:.2f} MB file, {len(xml.encode()) / 1e6:.2f} MB XML")
     print(f"  {t:.3f} s median: {len(data) / 1e6 / t:.1f} MB/s of file, {len(xml.encode()) / 1e6 / t:.1f} MB/s of XML")
-    shared = ROOT.parent / "shared" / "data" / "hwp"
-    for ext in ("hwpx", "hwp"):
-        files = [f for f in sorted(shared.glob(f"*.{ext}")) if "password" not in f.name and "table.hwp" not in f.name]
+    for ext in ("hwpx", "hwp") if hwp_dir else ():
+        files = [f for f in sorted(hwp_dir.glob(f"*.{ext}")) if "password" not in f.name and "table.hwp" not in f.name]
         if not files:
             continue
         blobs = [(f.name, f.read_bytes()) for f in files]
@@ -151,11 +150,12 @@ def main() -> None:
     ap.add_argument(
         "--system-fonts", action="store_true", help="let PDFium match system fonts (the worker turns it off)"
     )
+    ap.add_argument("--hwp-dir", type=Path, default=None, help="Also time the .hwp/.hwpx files of this folder.")
     args = ap.parse_args()
     if not args.system_fonts:
         text_only_fonts()  # as the ingest's parse worker does
     pdf_benchmark(args.pages, args.rounds)
-    hwpx_benchmark(args.rounds)
+    hwpx_benchmark(args.rounds, args.hwp_dir)
 
 
 if __name__ == "__main__":

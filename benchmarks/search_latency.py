@@ -20,15 +20,18 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import require_korquad
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
 DIM = 1024
 
 
@@ -58,7 +61,7 @@ class RandomEncoder:
 
 def sentence_pool(dataset: Path) -> list[tuple[str, list[str]]]:
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.korean import analyze_many
+    from rabbit_rag.text.sentences import analyze_many
 
     docs, _ = load_korquad(dataset, "paragraph")
     pool = []
@@ -68,8 +71,8 @@ def sentence_pool(dataset: Path) -> list[tuple[str, list[str]]]:
 
 
 def build(index: Path, n_chunks: int, pool: list[tuple[str, list[str]]], seed: int = 0) -> float:
+    from rabbit_rag.index import IndexWriter
     from rabbit_rag.index.docstore import ChunkRow
-    from rabbit_rag.index.store import IndexWriter
 
     rng = random.Random(seed)
     enc = RandomEncoder()
@@ -123,7 +126,7 @@ def raw_faiss(index, queries: list[str]) -> tuple[float, float]:
     """The FAISS call alone (one thread), for comparison with our dense/hybrid figures."""
     import faiss
 
-    vectors = index.generation.vectors.index
+    vectors = index.generation.vectors.index  # the raw FAISS index, timed on its own
     rng = np.random.default_rng(2)
     faiss.omp_set_num_threads(1)
     lat = []
@@ -138,15 +141,18 @@ def raw_faiss(index, queries: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", type=Path, default=DEFAULT)
+    ap.add_argument(
+        "--dataset", type=Path, default=None, help="KorQuAD_v1.0_dev.json (default: $RABBIT_RAG_KORQUAD, else data/)"
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--encoder", action="store_true", help="also time a query through a 568M-parameter encoder")
     args = ap.parse_args()
+    args.dataset = require_korquad(args.dataset)
 
     from rabbit_rag import embeddings
     from rabbit_rag.evaluation.korquad import load_korquad
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     embeddings._cache[(RandomEncoder.model_id, None)] = RandomEncoder()  # type: ignore[assignment]
     _, questions = load_korquad(args.dataset, "paragraph")
@@ -173,7 +179,7 @@ def main() -> None:
                 f"{n:>8} {'':>8} {'(faiss)':>7} {p50:>8.2f} {p95:>8.2f}   raw IndexFlatIP search alone, same run",
                 flush=True,
             )
-            index.store.close()
+            index.close()
     if args.encoder:
         p50, p95 = encoder_latency(queries)
         print(f"\nquery embedding alone: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (add to hybrid/dense)")

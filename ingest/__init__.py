@@ -1,35 +1,19 @@
-"""rabbit-rag's write path: readers, Kiwi sentence chunking, embedding and incremental sync.
+"""rabbit-rag's write path: readers per format, then incremental sync into an index.
+
+Files (or in-memory documents) are read and normalized (:mod:`rabbit_rag.ingest.readers`), split into
+Kiwi-sentence chunks (:class:`rabbit_rag.text.KiwiChunker`), embedded, and written through the index's
+one writer (:class:`rabbit_rag.index.IndexWriter`); :mod:`rabbit_rag.ingest.pipeline` drives it.
 
 예::
 
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
     report = ingest_paths(["samples"], "indexes/헌법", embed_model="none")
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import lazy_loader
 
-if TYPE_CHECKING:
-    from ingest.chunker import ChunkSpan, KiwiChunker
-    from ingest.pipeline import IngestReport, ingest_documents, ingest_paths
-
-__all__ = ["ChunkSpan", "IngestReport", "KiwiChunker", "ingest_documents", "ingest_paths"]
-
-_HOME = {
-    "ChunkSpan": "ingest.chunker",
-    "KiwiChunker": "ingest.chunker",
-    "IngestReport": "ingest.pipeline",
-    "ingest_documents": "ingest.pipeline",
-    "ingest_paths": "ingest.pipeline",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so the parser child process (ingest.readers.isolation) starts without numpy and the index
-    # code; `from ingest import ingest_paths` works as before.
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+# Declared once in __init__.pyi and imported on first use: the parse worker's child process imports
+# rabbit_rag.ingest.readers and must start without numpy, the index and the embedding code.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

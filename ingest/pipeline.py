@@ -10,19 +10,19 @@ an ingest rolls back to the last checkpoint; the published index stays readable 
 
 예::
 
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
     report = ingest_paths(["samples"], "indexes/헌법", embed_model="none")
     print(report.added, report.updated, report.unchanged)
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,22 +30,24 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
-from ingest.chunker import ChunkSpan, KiwiChunker
-from ingest.readers import read_bytes, read_path, supported_extensions
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import MB, ReadLimits
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
+from rabbit_rag.index import IndexWriter
 from rabbit_rag.index.docstore import ChunkRow
-from rabbit_rag.index.store import IndexWriter
-from rabbit_rag.settings import Settings
+from rabbit_rag.ingest.options import IngestOptions, Parser
+from rabbit_rag.ingest.readers import read_path, supported_extensions
+from rabbit_rag.text.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.types import Document
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
+#: Hears about each file as soon as its outcome is known (e.g. an API job's progress).
+OutcomeCallback = Callable[["FileOutcome"], None]
 WRITE_BATCH = 64  # chunks embedded and written together (a GPU-friendly batch, bounded memory)
 
 
 @dataclass(slots=True)
 class FileOutcome:
+    """What happened to one file (also its JSON shape in an ingest report and an API job)."""
+
     source: str
     status: Status
     reason: str | None = None
@@ -107,6 +109,9 @@ class _Item:
     source: str
     path: Path | None = None
     document: Document | None = None
+    #: A staged upload: its identity is its label (``source``), not its path, and the file is deleted
+    #: once read.
+    staged: bool = False
     outcome: FileOutcome | None = None
     content_hash: str = ""
     size: int | None = None
@@ -174,21 +179,12 @@ def _sha256(data: bytes | str) -> str:
 class _Ingest:
     """One run of the pipeline over a writer."""
 
-    def __init__(
-        self,
-        writer: IndexWriter,
-        report: IngestReport,
-        max_bytes: int | None,
-        checkpoint_seconds: float,
-        worker: ParseWorker | None = None,
-        limits: ReadLimits | None = None,
-    ):
+    def __init__(self, writer: IndexWriter, report: IngestReport, options: IngestOptions, parse: Parser) -> None:
         self.writer = writer
         # explicit, not a context variable: prepare() may run on a thread Kiwi pulls input from
-        self.parse = worker.read if worker else functools.partial(read_bytes, limits=limits)
+        self.parse = parse
         self.report = report
-        self.max_bytes = max_bytes
-        self.checkpoint_seconds = checkpoint_seconds
+        self.options = options
         self.embedder = writer.embedder
         self.chunker = KiwiChunker(
             writer.chunk_tokens,
@@ -200,45 +196,56 @@ class _Ingest:
     def prepare(self, item: _Item) -> Document | None:
         """Read the item if it changed; None when there is nothing to index (outcome recorded)."""
         try:
-            if item.document is not None:
-                doc = item.document
-                item.content_hash = _sha256(doc.text)
-                uri = doc.key
-            else:
-                assert item.path is not None
-                st = item.path.stat()
-                uri = item.path.resolve().as_posix()
-                item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
-                doc = None
-            self.seen_uris.add(uri)
-            stored = self.writer.find(uri)
-            if (
-                stored is not None
-                and item.path is not None
-                and (stored.size, stored.mtime_ns) == (item.size, item.mtime_ns)
-            ):
-                item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
-                return None
-            if doc is None:
-                assert item.path is not None
-                doc, data = read_path(item.path, item.source, self.max_bytes, self.parse)
-                item.content_hash = _sha256(data)
-            if stored is not None and stored.content_hash == item.content_hash:
-                if item.path is not None:
-                    self.writer.touch(stored.doc_id, item.size, item.mtime_ns)
-                item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
-                return None
-            item.update = stored is not None
-            if not doc.text.strip():
-                raise EmptyDocumentError(item.source, "no text after normalization")
-            return doc
+            return self._prepare(item)
         except EmptyDocumentError as e:
             item.outcome = FileOutcome(item.source, "skipped", e.reason)
         except DocumentError as e:
             item.outcome = FileOutcome(item.source, "failed", e.reason)
         except OSError as e:
             item.outcome = FileOutcome(item.source, "failed", f"cannot read: {e.strerror or e}")
+        finally:
+            if item.staged and item.path is not None:
+                item.path.unlink(missing_ok=True)
         return None
+
+    def _prepare(self, item: _Item) -> Document | None:
+        doc: Document | None = None
+        if item.document is not None:
+            doc = item.document
+            item.content_hash = _sha256(doc.text)
+            uri = doc.key
+        else:
+            assert item.path is not None
+            st = item.path.stat()
+            item.size = st.st_size
+            # a file is known by its path (and skipped while its size and mtime stay the same); an upload
+            # by its label, and only its content can say it is unchanged
+            uri = item.source if item.staged else item.path.resolve().as_posix()
+            item.mtime_ns = None if item.staged else st.st_mtime_ns
+        self.seen_uris.add(uri)
+        stored = self.writer.find(uri)
+        if (
+            stored is not None
+            and item.mtime_ns is not None
+            and (stored.size, stored.mtime_ns) == (item.size, item.mtime_ns)
+        ):
+            item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
+            return None
+        if doc is None:
+            assert item.path is not None
+            doc, data = read_path(item.path, item.source, self.options.max_file_bytes, self.parse)
+            item.content_hash = _sha256(data)
+            if item.staged:
+                doc = dataclasses.replace(doc, uri=uri, metadata={**doc.metadata, "bytes": len(data)})
+        if stored is not None and stored.content_hash == item.content_hash:
+            if item.path is not None and not item.staged:
+                self.writer.touch(stored.doc_id, item.size, item.mtime_ns)
+            item.outcome = FileOutcome(item.source, "unchanged", doc_id=stored.doc_id, chunks=stored.n_chunks)
+            return None
+        item.update = stored is not None
+        if not doc.text.strip():
+            raise EmptyDocumentError(item.source, "no text after normalization")
+        return doc
 
     def _write(self, item: _Item, doc: Document, spans: list[ChunkSpan]) -> None:
         """Write a batch of the current document's chunks (embedding them first)."""
@@ -274,7 +281,7 @@ class _Ingest:
         status: Status = "updated" if item.update else "added"
         return FileOutcome(item.source, status, doc_id=item.doc_id, chunks=item.n_chunks)
 
-    def run(self, items: Iterable[_Item], progress: tqdm | None) -> None:
+    def run(self, items: Iterable[_Item], progress: tqdm | None, on_outcome: OutcomeCallback | None) -> None:
         last = time.monotonic()
         pending: list[ChunkSpan] = []
         for batch in self.chunker.chunk_stream(items, self.prepare):
@@ -297,11 +304,13 @@ class _Ingest:
             pending = []
             assert item.outcome is not None
             self.report.record(item.outcome)
+            if on_outcome is not None:
+                on_outcome(item.outcome)
             if progress is not None:
                 progress.update(1)
                 if item.outcome.status == "failed":
                     progress.write(f"rabbit-rag: failed {item.source}: {item.outcome.reason}", file=sys.stderr)
-            if time.monotonic() - last > self.checkpoint_seconds:
+            if time.monotonic() - last > self.options.checkpoint_seconds:
                 self.writer.checkpoint()
                 last = time.monotonic()
 
@@ -309,22 +318,9 @@ class _Ingest:
         """Remove documents whose files are gone (documents added from memory are left alone)."""
         for doc_id, uri in self.writer.live_documents():
             if uri.startswith("/") and uri not in self.seen_uris and not Path(uri).exists():
-                stored = self.writer.store.get_document(doc_id)
+                stored = self.writer.document(doc_id)
                 if self.writer.remove(doc_id):
                     self.report.record(FileOutcome(stored.source if stored else uri, "removed", doc_id=doc_id))
-
-
-def _writer(index: str | Path, settings: Settings, embed_model: str | None, **overrides: Any) -> IndexWriter:
-    return IndexWriter(
-        index,
-        embed_model=embed_model,
-        default_embed_model=settings.embed_model,
-        embed_device=settings.embed_device,
-        embed_batch_size=settings.embed_batch_size,
-        default_chunk_tokens=settings.chunk_tokens,
-        default_overlap_sentences=settings.chunk_overlap_sentences,
-        **overrides,
-    )
 
 
 def _execute(
@@ -332,33 +328,28 @@ def _execute(
     items: list[_Item] | Iterable[_Item],
     total: int | None,
     *,
-    settings: Settings | None,
+    options: IngestOptions | None,
     embed_model: str | None,
     sync: bool,
     progress: bool | None,
     pre: Sequence[FileOutcome] = (),
     chunk_tokens: int | None = None,
     chunk_overlap_sentences: int | None = None,
-    checkpoint_seconds: float = 30.0,
+    on_outcome: OutcomeCallback | None = None,
 ) -> IngestReport:
-    settings = settings or Settings()
+    options = options or IngestOptions()
     t0 = time.perf_counter()
     report = IngestReport(index=str(index))
     for outcome in pre:
         report.record(outcome)
-    with _writer(
-        index,
-        settings,
-        embed_model,
-        chunk_tokens=chunk_tokens,
-        chunk_overlap_sentences=chunk_overlap_sentences,
+        if on_outcome is not None:
+            on_outcome(outcome)
+    with options.writer(
+        index, embed_model=embed_model, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences
     ) as writer:
         report.embedding_model = writer.manifest["embedding"].get("model")
-        limits = ReadLimits(max_unpacked_bytes=int(settings.max_unpacked_mb * MB), timeout_s=settings.parse_timeout_s)
-        # Files are parsed in a child process killed at the time limit, unless isolation is off
-        # (then the limits are cooperative only: checked inside our parsers, per page/record).
-        worker = ParseWorker(limits, settings.parse_memory_mb or None) if settings.parse_isolation else None
-        runner = _Ingest(writer, report, int(settings.max_file_mb * MB), checkpoint_seconds, worker, limits)
+        worker = options.parse_worker()
+        runner = _Ingest(writer, report, options, options.parser(worker))
         # disable=None: a bar when stderr is a terminal, silence in logs and pipes
         bar = tqdm(
             total=total,
@@ -368,7 +359,7 @@ def _execute(
             disable=None if progress is None else not progress,
         )
         try:
-            runner.run(items, bar)
+            runner.run(items, bar, on_outcome)
         finally:
             bar.close()
             if worker is not None:
@@ -386,7 +377,7 @@ def ingest_paths(
     *,
     embed_model: str | None = None,
     sync: bool = False,
-    settings: Settings | None = None,
+    options: IngestOptions | None = None,
     progress: bool | None = None,
     chunk_tokens: int | None = None,
     chunk_overlap_sentences: int | None = None,
@@ -394,15 +385,39 @@ def ingest_paths(
     """Ingest files and folders into the index at ``index`` (created when new).
 
     ``embed_model``: a sentence-transformers id or folder, ``"none"`` for BM25 only, or None for the
-    index's own model (or the settings' default for a new index). ``progress``: None shows a bar
-    when stderr is a terminal.
+    index's own model (or ``options.default_embed_model`` for a new index). ``progress``: None shows
+    a bar when stderr is a terminal.
 
     예: ``ingest_paths(["samples"], "indexes/헌법", embed_model="none")``
     """
     items, problems = discover(paths, exclude=Path(index))
     return _execute(
-        index, items, len(items), settings=settings, embed_model=embed_model, sync=sync, progress=progress,
+        index, items, len(items), options=options, embed_model=embed_model, sync=sync, progress=progress,
         pre=problems, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences,
+    )  # fmt: skip
+
+
+def ingest_files(
+    files: Sequence[tuple[str | Path, str]],
+    index: str | Path,
+    *,
+    options: IngestOptions | None = None,
+    embed_model: str | None = None,
+    progress: bool | None = False,
+    on_outcome: OutcomeCallback | None = None,
+) -> IngestReport:
+    """Ingest staged files — ``(path, label)`` pairs, e.g. uploads — into the index at ``index``.
+
+    A staged file is known by its ``label`` (its path is a server-side name): the same label with new
+    content replaces the old version. Each file is deleted once read. ``on_outcome`` hears about
+    each file as it is done (added, updated, unchanged, skipped or failed, with the reason).
+
+    예: ``ingest_files([(Path("/tmp/up/3f1c"), "공지/정전 안내.hwp")], "indexes/공지")``
+    """
+    items = [_Item(source=label, path=Path(path), staged=True) for path, label in files]
+    return _execute(
+        index, items, len(items), options=options, embed_model=embed_model, sync=False, progress=progress,
+        on_outcome=on_outcome,
     )  # fmt: skip
 
 
@@ -411,7 +426,7 @@ def ingest_documents(
     index: str | Path,
     *,
     embed_model: str | None = None,
-    settings: Settings | None = None,
+    options: IngestOptions | None = None,
     progress: bool | None = None,
     total: int | None = None,
     chunk_tokens: int | None = None,
@@ -426,6 +441,6 @@ def ingest_documents(
         total = len(documents)
     items = (_Item(source=d.source, document=d) for d in documents)
     return _execute(
-        index, items, total, settings=settings, embed_model=embed_model, sync=False, progress=progress,
+        index, items, total, options=options, embed_model=embed_model, sync=False, progress=progress,
         chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences,
     )  # fmt: skip

@@ -5,7 +5,7 @@ Each marker group cites the statement before it (the last sentence before the ma
 sentence after it when the marker opens the text). For every cited source we pick the sentence of
 its chunk that best supports the statement — Kiwi content morphemes shared with the statement,
 recall-weighted, character bigrams as tie-breaker — and return it as ``quote`` with document
-offsets, so that ``document_text[start:end] == quote`` (the contract in DESIGN.md).
+offsets, so that ``document_text[start:end] == quote`` (the offsets contract, docs/architecture.md).
 
 Numbers that match no source are dropped from the answer text and counted.
 
@@ -18,13 +18,17 @@ Numbers that match no source are dropped from the answer text and counted.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from rabbit_rag.text.sentences import chunk_sentences
+from rabbit_rag.text.similarity import spaceless_bigrams
+from rabbit_rag.text.terms import text_terms
 from rabbit_rag.types import Chunk, ScoredChunk
 
 _NUM = r"[0-9０-９]{1,3}"  # [2024] is a year, not source 2024
@@ -43,32 +47,27 @@ class Marker:
     numbers: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """Source ``n`` supports a statement of the answer; ``quote == document_text[start:end]``."""
+class Citation(BaseModel):
+    """Source ``n`` supports a statement of the answer; ``quote == document_text[start:end]``.
 
-    n: int
+    This is also the citation's JSON shape (``ask --json``, the API): ``statement`` — the part of the
+    answer the citation backs — stays out of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int = Field(description="The [n] marker in the answer; sources[n-1] is the passage.")
     chunk_id: int
     doc_id: str
     source: str
     page: int | None
-    start: int
+    start: int = Field(description="quote == document text[start:end]")
     end: int
-    quote: str
-    statement: str = ""
+    quote: str = Field(examples=["제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다."])
+    statement: str = Field("", exclude=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of one citation (DESIGN.md: ``ask --json``)."""
-        return {
-            "n": self.n,
-            "chunk_id": self.chunk_id,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "page": self.page,
-            "start": self.start,
-            "end": self.end,
-            "quote": self.quote,
-        }
+        """The JSON shape of one citation."""
+        return self.model_dump()
 
 
 @dataclass(slots=True)
@@ -134,27 +133,6 @@ def _has_words(s: str) -> bool:
 # --- choosing the supporting sentence ----------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8192)
-def chunk_sentences(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
-    """Kiwi sentences of a chunk's text: ``(start, end, content terms)``, offsets into ``text``."""
-    from rabbit_rag.korean import analyze_sentences
-
-    return tuple((s.start, s.end, frozenset(s.terms)) for s in analyze_sentences(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def text_terms(text: str) -> frozenset[str]:
-    """Kiwi content terms of a statement or question."""
-    from rabbit_rag.korean import bm25_tokenize
-
-    return frozenset(bm25_tokenize(text))
-
-
-def _bigrams(s: str) -> set[str]:
-    s = "".join(s.split())
-    return {s[i : i + 2] for i in range(len(s) - 1)}
-
-
 def support_score(
     statement_terms: frozenset[str], statement_bigrams: set[str], sentence: str, terms: frozenset[str]
 ) -> float:
@@ -166,7 +144,7 @@ def support_score(
         common = len(statement_terms & terms)
         score += common / len(statement_terms) + 0.25 * common / len(terms)
     if statement_bigrams:
-        sb = _bigrams(sentence)
+        sb = spaceless_bigrams(sentence)
         if sb:
             score += 0.2 * len(statement_bigrams & sb) / len(statement_bigrams | sb)
     return score
@@ -184,7 +162,7 @@ def best_sentence(chunk_text: str, statement: str, fallback: str | None = None) 
     for probe in (statement, fallback):
         if not probe:
             continue
-        terms, grams = text_terms(probe), _bigrams(probe)
+        terms, grams = text_terms(probe), spaceless_bigrams(probe)
         scored = [(support_score(terms, grams, chunk_text[a:b], t), -i) for i, (a, b, t) in enumerate(sents)]
         best, neg_i = max(scored)
         if best > 0.05:

@@ -24,18 +24,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rabbit_rag.text.terms import content_terms
+
 #: Openers that make a question lean on the previous turn.
 FOLLOW_UP_OPENERS = re.compile(
     r"^\s*(?:그럼|그러면|그렇다면|그건|그것은|그거|그게|그리고|그런데|근데|또|또는|아니면|반면|이건|이것은|저건|"
     r"거기|그때|그\s|같은\s)"
 )
-
-#: Words that ask rather than say: they never occur in the answer, so they carry no content.
-QUESTION_WORDS = frozenset(
-    {"무엇", "뭐", "무슨", "어디", "누구", "언제", "얼마", "얼마나", "어느", "왜", "어떻", "어떠", "어찌", "몇", "어때"}
-)
-#: Light verbs and bound nouns that add little to matching a question against a sentence.
-LIGHT_TERMS = frozenset({"하", "되", "있", "없", "것", "수", "등", "때", "경우", "이", "그", "저", "알", "말하"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +45,6 @@ class Turn:
     @property
     def topic_question(self) -> str:
         return self.topic or self.question
-
-
-def content_terms(text: str) -> list[str]:
-    """The content words of a question (Kiwi BM25 terms minus question words and light verbs).
-
-    Nouns written together count once, as their compound.
-
-    예: ``content_terms("국회의원 임기는 얼마 동안인가요?")`` → ``['국회의원', '임기', '동안']``
-    """
-    from rabbit_rag.korean import bm25_query_terms
-
-    terms = bm25_query_terms(text, known=set)  # every compound "known": 국회의원, not 국회 + 의원
-    return [t for t in terms if t not in QUESTION_WORDS and t not in LIGHT_TERMS]
 
 
 def is_follow_up(question: str) -> bool:

@@ -29,6 +29,11 @@ import numpy as np
 from rabbit_rag.errors import InvalidInputError, ModelUnavailableError
 
 #: Spellings of "no embedding model" accepted by settings and the CLI.
+#: The default embedding model: a Korean sentence-transformers model (``none`` builds BM25-only indexes).
+DEFAULT_EMBED_MODEL = "nlpai-lab/KURE-v1"
+#: Texts embedded per forward pass.
+DEFAULT_EMBED_BATCH_SIZE = 32
+
 NONE_VALUES = frozenset({"none", "off", "false", "0", "bm25", ""})
 
 
@@ -125,7 +130,7 @@ class SentenceTransformerEmbedder:
     ``encode_document``), so models such as E5 get their prefixes right.
     """
 
-    def __init__(self, model_id: str, device: str | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_id: str, device: str | None = None, batch_size: int = DEFAULT_EMBED_BATCH_SIZE) -> None:
         location = resolve_model(model_id)
         try:
             from sentence_transformers import SentenceTransformer
@@ -180,7 +185,9 @@ _cache: dict[tuple[str, str | None], SentenceTransformerEmbedder] = {}
 _cache_lock = threading.Lock()
 
 
-def load_embedder(model_id: str, device: str | None = None, batch_size: int = 32) -> SentenceTransformerEmbedder:
+def load_embedder(
+    model_id: str, device: str | None = None, batch_size: int = DEFAULT_EMBED_BATCH_SIZE
+) -> SentenceTransformerEmbedder:
     """Load (once per process) the embedding model ``model_id``: a Hugging Face id or a local folder."""
     if is_none_model(model_id):
         raise InvalidInputError(f"embedding model {model_id!r} means 'no embedding model'; nothing to load")

@@ -29,21 +29,21 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from rabbit_rag import schemas
 from rabbit_rag.citations import Citation, cite
 from rabbit_rag.conversation import Turn, condense_query, topic_for
+from rabbit_rag.embeddings import Embedder
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.base import Generator
+from rabbit_rag.generators.factory import make_generator
+from rabbit_rag.index import Index, open_index
+from rabbit_rag.limits import DEFAULT_MAX_QUESTION_CHARS, MAX_QUERY_CHARS
 from rabbit_rag.prompts import NOT_FOUND
-from rabbit_rag.retrievers import MAX_QUERY_CHARS, Retriever
-from rabbit_rag.text import normalize_text
+from rabbit_rag.retrieval import Retriever, make_retriever
+from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import ScoredChunk
-
-if TYPE_CHECKING:
-    from rabbit_rag.index.store import Index
-
-DEFAULT_MAX_QUESTION_CHARS = 2000
 
 
 def check_question(question: Any, max_chars: int = DEFAULT_MAX_QUESTION_CHARS) -> str:
@@ -83,15 +83,19 @@ class Answer:
         """Whether the answer is "the documents do not say"."""
         return NOT_FOUND in self.text
 
+    def record(self) -> schemas.Answer:
+        """The ``ask --json`` shape (:class:`rabbit_rag.schemas.Answer`)."""
+        return schemas.Answer(
+            question=self.question,
+            answer=self.text,
+            generator=self.generator,
+            citations=list(self.citations),
+            sources=[schemas.SearchHit.of(s, i + 1) for i, s in enumerate(self.sources)],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``ask --json`` shape of DESIGN.md."""
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "generator": self.generator,
-            "citations": [c.to_dict() for c in self.citations],
-            "sources": [s.to_dict(rank=i + 1) for i, s in enumerate(self.sources)],
-        }
+        """The ``ask --json`` shape as a dict."""
+        return self.record().model_dump()
 
     def __repr__(self) -> str:
         lines = [self.text, ""]
@@ -187,21 +191,17 @@ class Engine:
     ) -> Engine:
         """An engine over an index: ``mode`` retrieval (hybrid falls back to BM25 without vectors) and
         ``generator`` — a :class:`Generator` or a name for :func:`~rabbit_rag.generators.make_generator`
-        (the extractive answerer also scores by meaning when the index's embedder is here).
+        (the extractive answerer also scores by meaning with the index's embedding model when the
+        retrieval uses vectors: :func:`answer_embedder`).
 
         예: ``Engine.from_index("indexes/헌법", "extractive", mode="bm25", k=5)``
         """
-        from rabbit_rag.index.store import open_index
-        from rabbit_rag.retrievers import make_retriever
-
         idx = index if not isinstance(index, str | Path) else open_index(index)
+        retriever = make_retriever(idx, mode)
         if isinstance(generator, str):
-            from rabbit_rag.generators.factory import make_generator
-
-            if "embedder" not in generator_options and idx.dense_unavailable_reason() is None:
-                generator_options["embedder"] = idx.embedder()
+            generator_options.setdefault("embedder", answer_embedder(idx, retriever))
             generator = make_generator(generator, **generator_options)
-        return cls(make_retriever(idx, mode), generator, k=k, max_question_chars=max_question_chars)
+        return cls(retriever, generator, k=k, max_question_chars=max_question_chars)
 
     # -- asking ---------------------------------------------------------------------------------------
     def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
@@ -261,6 +261,13 @@ class Engine:
     def chat(self, max_turns: int = 8) -> ChatSession:
         """A multi-turn conversation over this engine."""
         return ChatSession(self, max_turns=max_turns)
+
+
+def answer_embedder(index: Index, retriever: Retriever) -> Embedder | None:
+    """The embedding model the extractive answerer may score sentences with: the index's own, when the
+    retrieval uses vectors. A BM25-only retrieval (asked for, or forced by an index without vectors)
+    does not load a model just for the answerer."""
+    return index.embedder() if retriever.name != "bm25" else None
 
 
 class ChatSession:

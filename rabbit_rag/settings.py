@@ -1,6 +1,8 @@
 """Settings: one pydantic-settings class read by the CLI and the API (``RABBIT_RAG_`` env prefix).
 
-Library classes take plain arguments; only the CLI and the API read settings.
+Library classes take plain arguments; only the CLI and the API read settings, and they turn them into
+components through :mod:`rabbit_rag.components`. Defaults are not written here: each comes from the
+module that owns it (the chunker, the generators, the limits), so the library and the settings agree.
 
 예::
 
@@ -15,8 +17,34 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBED_MODEL = "nlpai-lab/KURE-v1"
-DEFAULT_LLM_MODEL = "CarrotAI/Llama-3.2-Rabbit-Ko-3B-Instruct-2412"
+from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_MODEL
+from rabbit_rag.generators.base import (
+    DEFAULT_LLM_COMPILE,
+    DEFAULT_LLM_CUDA_GRAPHS,
+    DEFAULT_LLM_DECODER,
+    DEFAULT_LLM_MAX_BATCH,
+    DEFAULT_LLM_MODEL,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_OPENAI_BASE_URL,
+    DEFAULT_OPENAI_CONNECT_TIMEOUT,
+    DEFAULT_OPENAI_MAX_CONTEXT,
+    DEFAULT_OPENAI_TIMEOUT,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+)
+from rabbit_rag.limits import (
+    DEFAULT_MAX_CELLS,
+    DEFAULT_MAX_FILE_MB,
+    DEFAULT_MAX_QUESTION_CHARS,
+    DEFAULT_MAX_UNPACKED_MB,
+    DEFAULT_PARSE_MEMORY_MB,
+    DEFAULT_PARSE_TIMEOUT_S,
+    MAX_ASK_K,
+    MAX_QUESTION_CHARS_CAP,
+    MAX_SEARCH_K,
+)
+from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
+from rabbit_rag.types import GeneratorKind, LLMDecoder, SearchMode
 
 
 class Settings(BaseSettings):
@@ -48,34 +76,47 @@ class Settings(BaseSettings):
     # embeddings and chunking
     embed_model: str = Field(DEFAULT_EMBED_MODEL, description="sentence-transformers id or folder; 'none' = BM25 only.")
     embed_device: str | None = Field(None, description="cuda, mps or cpu; default: the best available.")
-    embed_batch_size: int = Field(32, ge=1, le=4096)
+    embed_batch_size: int = Field(DEFAULT_EMBED_BATCH_SIZE, ge=1, le=4096)
     chunk_tokens: int = Field(
-        256, ge=16, le=8192, description="Chunk budget in model tokens (Kiwi morphemes without a model)."
+        DEFAULT_CHUNK_TOKENS,
+        ge=16,
+        le=8192,
+        description="Chunk budget in model tokens (Kiwi morphemes without a model).",
     )
     chunk_overlap_sentences: int = Field(
-        1, ge=0, le=8, description="Whole sentences repeated between neighbouring chunks."
+        DEFAULT_OVERLAP_SENTENCES, ge=0, le=8, description="Whole sentences repeated between neighbouring chunks."
+    )
+    kiwi_workers: int | None = Field(
+        None, ge=1, le=64, description="Worker threads of the shared Kiwi analyzer (default: the CPU count, at most 8)."
     )
 
     # reading files
-    max_file_mb: float = Field(200.0, gt=0, description="Larger files are refused with a per-file error.")
+    max_file_mb: float = Field(DEFAULT_MAX_FILE_MB, gt=0, description="Larger files are refused with a per-file error.")
     max_unpacked_mb: float = Field(
-        256.0, gt=0, description="Cap on what one DOCX/HWPX/HWP may decompress (zip bombs fail alone)."
+        DEFAULT_MAX_UNPACKED_MB,
+        gt=0,
+        description="Cap on what one DOCX/HWPX/HWP may decompress (zip bombs fail alone).",
     )
-    parse_timeout_s: float = Field(120.0, gt=0, description="Time limit for parsing one file.")
-    parse_memory_mb: int = Field(4096, ge=0, description="Address-space limit of the parser process; 0 = none.")
+    max_cells: int = Field(
+        DEFAULT_MAX_CELLS, ge=1, description="Filled cells read from one spreadsheet; the rest are skipped and listed."
+    )
+    parse_timeout_s: float = Field(DEFAULT_PARSE_TIMEOUT_S, gt=0, description="Time limit for parsing one file.")
+    parse_memory_mb: int = Field(
+        DEFAULT_PARSE_MEMORY_MB, ge=0, description="Address-space limit of the parser process; 0 = none."
+    )
     parse_isolation: bool = Field(
         True, description="Parse files in a child process that is killed at the time limit (see ingest/readers)."
     )
 
     # search
-    search_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
-    top_k: int = Field(5, ge=1, le=1000)
+    search_mode: SearchMode = Field("hybrid", description="rabbit-rag search and the API's search, unless asked.")
+    top_k: int = Field(5, ge=1, le=MAX_SEARCH_K, description="Results of a search, unless asked.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(1.0, ge=0)
 
     # answers (rabbit-rag ask, the API's ask endpoints)
-    llm: Literal["auto", "transformers", "openai", "extractive"] = Field(
+    llm: GeneratorKind = Field(
         "auto",
         description="auto: the transformers model if it loads, else extractive (said on stderr and in 'generator').",
     )
@@ -88,20 +129,44 @@ class Settings(BaseSettings):
     llm_max_context: int | None = Field(
         None, ge=256, description="Cap on prompt + answer tokens (default: the model's own maximum length)."
     )
-    max_new_tokens: int = Field(512, ge=1, le=32768, description="Answer budget in model tokens.")
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy decoding (deterministic).")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling, used only when temperature > 0.")
+    llm_decoder: LLMDecoder = Field(
+        DEFAULT_LLM_DECODER,
+        description="transformers models: auto = static on CUDA, generate elsewhere. static: a slot KV cache, "
+        "concurrent answers decoded together, decode steps replayed as CUDA graphs (see docs/ask.md, GPU notes). "
+        "generate: transformers' generate, one answer at a time per model.",
+    )
+    llm_max_batch: int = Field(
+        DEFAULT_LLM_MAX_BATCH, ge=1, le=256,
+        description="Static decoder: answers decoded together (KV cache slots; more requests wait).",
+    )  # fmt: skip
+    llm_cuda_graphs: bool = Field(
+        DEFAULT_LLM_CUDA_GRAPHS, description="Static decoder on CUDA: capture decode steps as CUDA graphs at load."
+    )
+    llm_compile: bool = Field(
+        DEFAULT_LLM_COMPILE,
+        description="Static decoder: torch.compile the decode step (fused kernels) before capture; compiling "
+        "adds time at load.",
+    )
+    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, le=32768, description="Answer budget in model tokens.")
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0.0, le=2.0, description="0 = greedy decoding (deterministic).")
+    top_p: float = Field(DEFAULT_TOP_P, gt=0.0, le=1.0, description="Nucleus sampling, used only when temperature > 0.")
     openai_base_url: str = Field(
-        "http://localhost:8000/v1", description="OpenAI-compatible server, up to /v1 (vLLM, llama.cpp, Ollama)."
+        DEFAULT_OPENAI_BASE_URL, description="OpenAI-compatible server, up to /v1 (vLLM, llama.cpp, Ollama)."
     )
     openai_model: str | None = Field(None, description="Model name the server knows (default: llm_model).")
     openai_api_key: SecretStr | None = Field(None, description="Sent as 'Authorization: Bearer ...' when set.")
     openai_timeout: float = Field(
-        60.0, gt=0, description="Seconds to wait for the server's next bytes (first token included) before failing."
+        DEFAULT_OPENAI_TIMEOUT,
+        gt=0,
+        description="Seconds to wait for the server's next bytes (first token included) before failing.",
     )
-    openai_connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    openai_connect_timeout: float = Field(
+        DEFAULT_OPENAI_CONNECT_TIMEOUT, gt=0, description="Seconds to wait for a connection."
+    )
     openai_max_context: int = Field(
-        8192, ge=256, description="Context length of the served model (prompt + answer), for fitting sources."
+        DEFAULT_OPENAI_MAX_CONTEXT,
+        ge=256,
+        description="Context length of the served model (prompt + answer), for fitting sources.",
     )
     extractive_max_missing: float | None = Field(
         None,
@@ -111,8 +176,18 @@ class Settings(BaseSettings):
         "count 1, predicates 1/2) appears nowhere in the retrieved sentences, e.g. 0.5. Off by default: "
         "without an embedding model it cannot tell a paraphrase from a question the documents do not cover.",
     )
-    max_question_chars: int = Field(2000, ge=1, le=100_000, description="Longer questions are refused.")
-    ask_top_k: int = Field(5, ge=1, le=100, description="Passages retrieved and numbered as sources for an answer.")
-    ask_mode: Literal["hybrid", "bm25", "dense"] = Field(
+    max_question_chars: int = Field(
+        DEFAULT_MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS_CAP, description="Longer questions are refused."
+    )
+    ask_top_k: int = Field(
+        5, ge=1, le=MAX_ASK_K, description="Passages retrieved and numbered as sources for an answer."
+    )
+    ask_mode: SearchMode = Field(
         "hybrid", description="Retrieval for answers (hybrid = BM25 alone on an index without vectors)."
     )
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """The built-in defaults, ignoring ``RABBIT_RAG_*`` variables: what library functions use when
+        they are given no settings (only the CLI and the API read the environment)."""
+        return cls.model_construct()

@@ -11,7 +11,22 @@ Offsets are character offsets into the document's normalized text, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+#: How to search: BM25 and dense fused (``hybrid``), or one of them.
+SearchMode = Literal["hybrid", "bm25", "dense"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+#: How a hybrid search fuses rankings: reciprocal rank (``rrf``) or min-max-normalized scores.
+Fusion = Literal["rrf", "score"]
+FUSIONS: tuple[str, ...] = get_args(Fusion)
+#: Who writes answers: a local transformers model, an OpenAI-compatible server, no model at all
+#: (``extractive``), or ``auto`` (the local model when it loads here, else extractive).
+GeneratorKind = Literal["auto", "transformers", "openai", "extractive"]
+GENERATOR_KINDS: tuple[str, ...] = get_args(GeneratorKind)
+#: How a local transformers model decodes: the static decoder (batched, CUDA graphs), transformers'
+#: ``generate``, or ``auto`` (static on CUDA, generate elsewhere).
+LLMDecoder = Literal["auto", "static", "generate"]
+LLM_DECODERS: tuple[str, ...] = get_args(LLMDecoder)
 
 #: What a block of a document is. Readers say what they know; text without markup is ``paragraph``.
 BlockKind = Literal["heading", "paragraph", "list_item", "table_row", "question", "answer", "caption"]
@@ -81,18 +96,3 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self, rank: int) -> dict[str, Any]:
-        """The JSON shape of one search result (see DESIGN.md)."""
-        c = self.chunk
-        return {
-            "rank": rank,
-            "score": round(float(self.score), 6),
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "source": c.source,
-            "page": c.page,
-            "start": c.start,
-            "end": c.end,
-            "text": c.text,
-        }

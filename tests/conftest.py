@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rabbit_rag.notices import forget_notices
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -59,7 +61,7 @@ def tiny_llama_random(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sample_index_ro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BM25-only index of ``samples/``, built once per session. Do not write to it."""
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
 
     path = tmp_path_factory.mktemp("sample-index") / "idx"
     ingest_paths([SAMPLES], path, embed_model="none", progress=False)
@@ -85,6 +87,4 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_notices() -> None:
     """Notices print once per process; each test sees its own."""
-    from rabbit_rag.index import store
-
-    store._noticed.clear()
+    forget_notices()

@@ -14,10 +14,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api import schemas
-from api.deps import Readable, State
-from api.errors import error_payload, error_responses
-from api.sse import iterate_in_thread, sse
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State
+from rabbit_rag.api.errors import error_payload, error_responses
+from rabbit_rag.api.sse import iterate_in_thread, sse
 from rabbit_rag.errors import RabbitRagError
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["ask"])

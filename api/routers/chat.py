@@ -26,11 +26,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api import schemas
-from api.collections import check_name
-from api.deps import Caller, State
-from api.errors import error_payload, error_responses
-from api.sse import iterate_in_thread, sse_data
+from rabbit_rag.api import schemas
+from rabbit_rag.api.collections import check_name
+from rabbit_rag.api.deps import Caller, State
+from rabbit_rag.api.errors import error_payload, error_responses
+from rabbit_rag.api.sse import iterate_in_thread, sse_data
+from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.errors import InvalidInputError, RabbitRagError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -52,9 +53,8 @@ def _text(content: str | list[schemas.ContentPart] | None) -> str:
     return "\n".join(p.text for p in content if p.type == "text" and p.text)
 
 
-def conversation(messages: Sequence[schemas.ChatMessage]) -> tuple[str, list[Any]]:
+def conversation(messages: Sequence[schemas.OpenAIMessage]) -> tuple[str, list[Any]]:
     """The question (the last user message) and the earlier user/assistant pairs as turns."""
-    from rabbit_rag.conversation import Turn, topic_for
 
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1][0] != "user":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api import schemas
-from api.deps import Administrable, Caller, Readable, State
-from api.errors import ConflictError, error_responses
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Administrable, Caller, Readable, State
+from rabbit_rag.api.errors import ConflictError, error_responses
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 

@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api import schemas
-from api.deps import Readable, State, Writable
-from api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
-from api.uploads import HEAD_BYTES, StagedFile, check_type, clean_label, needs_probe
-from api.writes import remove_document, run_ingest
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State, Writable
+from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.originals import ingest_keeping_originals, remove_document_and_originals
+from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, clean_label
 from rabbit_rag.errors import InvalidInputError
+from rabbit_rag.ingest.readers import detect, needs_whole_file
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
 
@@ -54,12 +55,12 @@ def _stage_one(state: State, upload: UploadFile) -> StagedFile:
     f = upload.file
     f.seek(0)
     head = f.read(HEAD_BYTES)
-    if needs_probe(label, head):  # containers are told apart by what they hold (bounded by the upload limit)
+    if needs_whole_file(label, head):  # containers are told apart by what they hold (bounded by the upload limit)
         data = head + f.read()
-        reader = check_type(label, head, data)
+        reader = detect(label, head, data).name
         f.seek(len(head))
     else:
-        reader = check_type(label, head)  # 415 before anything is written
+        reader = detect(label, head).name  # 415 before anything is written
     path = state.staging.new_path()
     size = 0
     with open(path, "xb") as out:
@@ -106,7 +107,10 @@ async def upload_documents(name: Writable, request: Request, state: State) -> An
         await form.close()
     settings = state.settings
     job = state.submit(
-        name, "ingest", lambda job: run_ingest(job, state.collections, name, staged, settings), files_total=len(staged)
+        name,
+        "ingest",
+        lambda job: ingest_keeping_originals(job, state.collections, name, staged, settings),  # PDFs: page images
+        files_total=len(staged),
     )
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
@@ -121,8 +125,8 @@ def list_documents(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> schemas.DocumentList:
     index = state.collections.get(name)
-    docs = [schemas.DocumentInfo(**d.to_dict()) for d in index.documents(limit, offset)]
-    total = int(index.store.counts().get("documents", 0))
+    docs = [d.info() for d in index.documents(limit, offset)]
+    total = int(index.counts().get("documents", 0))
     return schemas.DocumentList(collection=name, total=total, limit=limit, offset=offset, documents=docs)
 
 
@@ -145,7 +149,7 @@ def get_document(
             f"no document {doc_id!r} in collection {name!r}; GET /v1/collections/{name}/documents lists them"
         )
     if not text:
-        return schemas.DocumentInfo(**doc.to_dict())
+        return doc.info()
     return schemas.DocumentWithText(**doc.to_dict(), text=index.document_text(doc_id) or "")
 
 
@@ -157,7 +161,7 @@ def get_document(
 )
 def delete_document(name: Writable, doc_id: DocId, state: State) -> schemas.Deleted:
     state.collections.get(name)  # 404 for a missing collection
-    removed = state.jobs.call(name, lambda: remove_document(state.collections, name, doc_id)).result()
+    removed = state.jobs.call(name, lambda: remove_document_and_originals(state.collections, name, doc_id)).result()
     if not removed:
         raise NotFoundError(f"no document {doc_id!r} in collection {name!r}")
     return schemas.Deleted(deleted=doc_id, collection=name)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import State
+from rabbit_rag.api.deps import State
 
 router = APIRouter(tags=["health"])
 

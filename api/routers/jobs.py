@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api import schemas
-from api.collections import NAME_RE, check_name
-from api.deps import Caller, State
-from api.errors import error_responses
+from rabbit_rag.api import schemas
+from rabbit_rag.api.collections import NAME_RE, check_name
+from rabbit_rag.api.deps import Caller, State
+from rabbit_rag.api.errors import error_responses
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -36,7 +36,7 @@ def list_jobs(
         if collection
         else {j.collection for j in state.jobs.list(limit=10_000) if who.can("read", j.collection)}
     )
-    return schemas.JobList(jobs=[schemas.Job(**j.to_dict()) for j in state.jobs.list(names, limit)])
+    return schemas.JobList(jobs=[j.view() for j in state.jobs.list(names, limit)])
 
 
 @router.get(
@@ -52,4 +52,4 @@ def get_job(
 ) -> schemas.Job:
     job = state.jobs.get(job_id)
     who.require("read", job.collection)
-    return schemas.Job(**job.to_dict())
+    return job.view()

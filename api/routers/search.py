@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import schemas
-from api.deps import Readable, State
-from api.errors import error_responses
-from rabbit_rag.index.store import SearchFilter
-from rabbit_rag.retrievers import make_retriever
+from rabbit_rag.api import schemas
+from rabbit_rag.api.deps import Readable, State
+from rabbit_rag.api.errors import error_responses
+from rabbit_rag.components import retriever_from_settings
+from rabbit_rag.index import SearchFilter
+from rabbit_rag.limits import MAX_API_TOP_K
+from rabbit_rag.retrieval import check_query
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 
@@ -26,8 +28,9 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
     s = state.settings
     index = state.collections.get(name)  # one snapshot for the whole search
     mode = body.mode or s.search_mode
-    k = body.top_k or min(s.top_k, schemas.MAX_TOP_K)
-    retriever = make_retriever(index, mode, weights=(s.bm25_weight, s.dense_weight), rrf_k=s.rrf_k)
+    k = body.top_k or min(s.top_k, MAX_API_TOP_K)
+    check_query(body.query, k, s.max_question_chars)
+    retriever = retriever_from_settings(s, index, mode)
     hits = retriever.retrieve(body.query, k, filters=SearchFilter.of(body.source, body.doc_id))
     note = None
     if retriever.name != mode:  # hybrid/dense on a collection without usable vectors
@@ -38,5 +41,5 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
         mode=mode,
         retrieval=retriever.name,
         note=note,
-        results=[schemas.SearchHit(**h.to_dict(i + 1)) for i, h in enumerate(hits)],
+        results=[schemas.SearchHit.of(h, i + 1) for i, h in enumerate(hits)],
     )

@@ -25,19 +25,19 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.readers.base import Reader
-from ingest.readers.docx import DocxReader
-from ingest.readers.html import HtmlReader
-from ingest.readers.hwp import HwpReader
-from ingest.readers.hwpx import HwpxReader
-from ingest.readers.limits import ReadLimits, check_deadline, current_limits, limits_scope
-from ingest.readers.pdf import PdfReader
-from ingest.readers.pptx import PptxReader
-from ingest.readers.respacing import repair_document_spacing
-from ingest.readers.text import MarkdownReader, TextReader
-from ingest.readers.xlsx import XlsxReader
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
-from rabbit_rag.text import sniff_binary
+from rabbit_rag.ingest.readers.base import Reader
+from rabbit_rag.ingest.readers.docx import DocxReader
+from rabbit_rag.ingest.readers.html import HtmlReader
+from rabbit_rag.ingest.readers.hwp import HwpReader
+from rabbit_rag.ingest.readers.hwpx import HwpxReader
+from rabbit_rag.ingest.readers.limits import ReadLimits, check_deadline, current_limits, limits_scope
+from rabbit_rag.ingest.readers.pdf import PdfReader
+from rabbit_rag.ingest.readers.pptx import PptxReader
+from rabbit_rag.ingest.readers.respacing import repair_document_spacing
+from rabbit_rag.ingest.readers.text import MarkdownReader, TextReader
+from rabbit_rag.ingest.readers.xlsx import XlsxReader
+from rabbit_rag.text.normalize import sniff_binary
 from rabbit_rag.types import Document
 
 READERS: list[Reader] = [
@@ -83,18 +83,50 @@ def reader_for(name: str, head: bytes, data: bytes | None = None) -> Reader:
     )
 
 
+def needs_whole_file(name: str, head: bytes) -> bool:
+    """Whether telling the type apart needs the whole file (a ZIP or OLE container: DOCX, HWPX, HWP)."""
+    return any(r.sniff(head, name) and getattr(r, "probe", None) is not None for r in READERS)
+
+
+def detect(name: str, head: bytes, data: bytes | None = None) -> Reader:
+    """The reader for a file starting with ``head`` (``data``: the whole file, for containers), judged
+    by content first and by the name's extension second; :class:`UnsupportedFormatError` when no
+    reader takes it, or when the content is a known binary (an executable, an image, an archive) under
+    a document's name — an ELF renamed ``.pdf`` or ``.txt`` is refused, not parsed.
+
+    Ingest and the API's upload check share this one decision.
+
+    예: ``detect("헌법.txt", data[:8192]).name`` → ``'text'``
+    """
+    reader = reader_for(name, head, data)
+    probe = getattr(reader, "probe", None)
+    sniffed = reader.sniff(head, name)
+    if sniffed and probe is not None and data is not None and not probe(data):
+        # the right kind of container (a ZIP for .docx), but not this format inside
+        hint = getattr(reader, "probe_hint", "not the parts this format needs")
+        raise UnsupportedFormatError(name, f"the content is {sniff_binary(head)}, {hint}: not a {reader.name} file")
+    if not sniffed:
+        kind = sniff_binary(head)
+        # NUL bytes alone are left to the reader (UTF-16 text with a BOM has them)
+        if kind is not None and "NUL" not in kind:
+            raise UnsupportedFormatError(
+                name, f"the content is {kind}, not {reader.name} as the name suggests; give the document itself"
+            )
+    return reader
+
+
 def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Document:
     """Parse file content whose name (a label: for the extension and messages only) is ``name``.
 
-    Every document then passes the spacing safety net (:mod:`ingest.readers.respacing`).
+    Every document then passes the spacing safety net (:mod:`rabbit_rag.ingest.readers.respacing`).
     ``limits`` (unpacked size, time) apply to this parse; by default the enclosing
-    :func:`~ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
-    cooperative here; :class:`~ingest.readers.isolation.ParseWorker` enforces it by killing a process.
+    :func:`~rabbit_rag.ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
+    cooperative here; :class:`~rabbit_rag.ingest.readers.isolation.ParseWorker` enforces it by killing a process.
 
     예: ``read_bytes(upload.file.read(), upload.filename)``
     """
     with limits_scope(limits or current_limits()):
-        doc = reader_for(name, data[:4096], data).read(data, name)
+        doc = detect(name, data[:4096], data).read(data, name)
         check_deadline(name)
         return repair_document_spacing(doc)  # the spacing safety net, whatever the format
 
@@ -130,7 +162,9 @@ __all__ = [
     "READERS",
     "ReadLimits",
     "Reader",
+    "detect",
     "limits_scope",
+    "needs_whole_file",
     "read_bytes",
     "read_path",
     "reader_for",

@@ -21,8 +21,8 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from ingest.readers.limits import MB, UnpackBudget, check_deadline
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.limits import MB, UnpackBudget, check_deadline
 
 ZIP_MAGIC = b"PK\x03\x04"
 _PIECE = 1 << 20

@@ -8,7 +8,7 @@ A reader of a container format (ZIP, OLE) may also define ``probe(data: bytes) -
 ``sniff`` matches the first bytes, ``probe`` looks inside (e.g. for ``word/document.xml``) before it
 is chosen, so a DOCX named ``.hwpx`` is still read as a DOCX. Readers raise
 :class:`~rabbit_rag.errors.DocumentError` naming the file, and respect the limits of
-:mod:`ingest.readers.limits` (unpacked size, cooperative deadline).
+:mod:`rabbit_rag.ingest.readers.limits` (unpacked size, cooperative deadline).
 """
 
 from __future__ import annotations

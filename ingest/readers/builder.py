@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rabbit_rag.errors import EmptyDocumentError
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import Block, BlockKind, Document
 
 

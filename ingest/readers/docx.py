@@ -1,6 +1,6 @@
 """DOCX (Office Open XML word processing): paragraphs, headings, tables, footnotes.
 
-Read straight from the ZIP's XML with the safe parser of :mod:`ingest.readers.archive` rather than
+Read straight from the ZIP's XML with the safe parser of :mod:`rabbit_rag.ingest.readers.archive` rather than
 through python-docx: python-docx loads every part of the package into memory (images included)
 before we could check a single size, which is what a decompression bomb needs; reading only the
 parts we use, under the unpacked-size budget, keeps memory bounded. python-docx stays a test-only
@@ -23,10 +23,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import check_deadline
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import check_deadline
 from rabbit_rag.types import Document
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -138,6 +138,8 @@ class DocxReader:
 
     name = "docx"
     extensions: tuple[str, ...] = (".docx", ".docm", ".dotx")
+    #: What a ZIP lacks when :meth:`probe` says it is not a DOCX.
+    probe_hint = "no 'word/document.xml'"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(ZIP_MAGIC)

@@ -27,9 +27,9 @@ import codecs
 import re
 from typing import Any
 
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import check_deadline
-from rabbit_rag.text import decode_bytes
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import check_deadline
+from rabbit_rag.text.normalize import decode_bytes
 from rabbit_rag.types import Document
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,400}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)

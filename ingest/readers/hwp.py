@@ -37,10 +37,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import UnpackBudget, check_deadline
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
-from rabbit_rag.text import sniff_binary
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import UnpackBudget, check_deadline
+from rabbit_rag.text.normalize import sniff_binary
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SIGNATURE = b"HWP Document File"
@@ -322,6 +322,8 @@ class HwpReader:
 
     name = "hwp"
     extensions: tuple[str, ...] = (".hwp",)
+    #: What an OLE file lacks when :meth:`probe` says it is not an HWP.
+    probe_hint = "without an HWP FileHeader stream (a .doc or .xls renamed?)"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(OLE_MAGIC)

@@ -23,10 +23,10 @@ from typing import Any
 
 from lxml import etree
 
-from ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
-from ingest.readers.builder import TextBuilder
-from ingest.readers.limits import check_deadline
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.limits import check_deadline
 from rabbit_rag.types import Document
 
 MIMETYPE = b"application/hwp+zip"
@@ -170,6 +170,8 @@ class HwpxReader:
 
     name = "hwpx"
     extensions: tuple[str, ...] = (".hwpx",)
+    #: What a ZIP lacks when :meth:`probe` says it is not an HWPX.
+    probe_hint = "no HWPX mimetype and no 'Contents/section0.xml'"
 
     def sniff(self, head: bytes, name: str) -> bool:
         return head.startswith(ZIP_MAGIC)

@@ -37,9 +37,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ingest.readers.limits import MB, ReadLimits, timeout_reason
+import rabbit_rag
 from rabbit_rag import errors
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.limits import MB, ReadLimits, timeout_reason
 from rabbit_rag.types import Block, Document
 
 _LEN = struct.Struct(">Q")
@@ -83,10 +85,11 @@ class ParseWorker:
         self.close()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        root = str(Path(__file__).resolve().parents[2])
+        # the folder the running rabbit_rag package was imported from (the checkout, or site-packages)
+        root = str(Path(rabbit_rag.__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        serve = f"from ingest.readers.isolation import serve; serve({int(self.memory_mb or 0)})"
+        serve = f"from rabbit_rag.ingest.readers.isolation import serve; serve({int(self.memory_mb or 0)})"
         args = self.command or [sys.executable, "-c", serve]
         return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
 
@@ -191,8 +194,7 @@ def serve(memory_mb: int) -> None:
     os.dup2(2, 1)  # library prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
-    from ingest.readers import read_bytes
-    from ingest.readers.pdf import text_only_fonts
+    from rabbit_rag.ingest.readers.pdf import text_only_fonts
 
     text_only_fonts()  # this process only extracts text: no system font matching in PDFium
 

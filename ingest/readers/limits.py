@@ -13,7 +13,7 @@ Readers parse untrusted bytes. Three limits keep one bad file from taking the ba
 - ``timeout_s``: a deadline our own parsers check cooperatively (per record, per XML element
   batch, per PDF page). A cooperative check cannot interrupt a library stuck inside one call, so
   the ingest pipeline also runs every parse in a separate process that it kills at the same
-  deadline (see :mod:`ingest.readers.isolation`).
+  deadline (see :mod:`rabbit_rag.ingest.readers.isolation`).
 
 예::
 
@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.limits import DEFAULT_MAX_CELLS, DEFAULT_MAX_RATIO, DEFAULT_MAX_UNPACKED_MB, DEFAULT_PARSE_TIMEOUT_S
 
 MB = 1_000_000
 
@@ -38,10 +39,10 @@ MB = 1_000_000
 class ReadLimits:
     """Per-file parsing limits (see the module docstring)."""
 
-    max_unpacked_bytes: int = 256 * MB
-    max_ratio: float = 200.0
-    timeout_s: float | None = 120.0
-    max_cells: int = 200_000
+    max_unpacked_bytes: int = int(DEFAULT_MAX_UNPACKED_MB * MB)
+    max_ratio: float = DEFAULT_MAX_RATIO
+    timeout_s: float | None = DEFAULT_PARSE_TIMEOUT_S
+    max_cells: int = DEFAULT_MAX_CELLS
 
 
 @dataclass(slots=True)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rabbit_rag.text.kiwi import get_kiwi
+
 _HYPHEN = "\x00hyphen"  # marker: drop the hyphen and the break
 _LATIN_HYPHEN = re.compile(r"[A-Za-z]-$")
 # Korean never puts a space before closing punctuation or after an opening one / a middle dot
@@ -94,8 +96,6 @@ def join_broken_words(pages: Sequence[Sequence[str]]) -> list[str]:
                 lengths.append(k)
         glue.append(seps)
     if probes:
-        from rabbit_rag.korean import get_kiwi
-
         for (p, i), spaced, k in zip(
             candidates, get_kiwi().space(probes, reset_whitespace=False), lengths, strict=True
         ):

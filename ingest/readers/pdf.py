@@ -13,11 +13,11 @@ Per page, in this order:
 1. the page text (PDFium keeps the content stream's order, which is the reading order for what
    word processors and browsers write, columns one after the other);
 2. a page whose text layer is garbled (private-use or Latin-1 characters where Korean should be, a
-   font without a usable ``ToUnicode`` map: :func:`rabbit_rag.text_quality.garbled_reason`) is left
+   font without a usable ``ToUnicode`` map: :func:`rabbit_rag.text.quality.garbled_reason`) is left
    out and listed in the metadata as ``unreadable_pages``; a PDF garbled throughout is refused;
 3. page furniture (running headers and footers, page numbers, a browser's date, address and
-   ``1/3``: :mod:`ingest.readers.furniture`) is taken out and counted in ``furniture_lines``;
-4. words wrapped across lines are joined again (:func:`~ingest.readers.linebreaks.join_broken_words`).
+   ``1/3``: :mod:`rabbit_rag.ingest.readers.furniture`) is taken out and counted in ``furniture_lines``;
+4. words wrapped across lines are joined again (:func:`~rabbit_rag.ingest.readers.linebreaks.join_broken_words`).
 
 Every page becomes a ``(start, end, page)`` span, so chunks and citations carry their page.
 
@@ -39,13 +39,13 @@ import threading
 import zlib
 from typing import Any
 
-from ingest.readers.builder import TextBuilder
-from ingest.readers.furniture import strip_furniture
-from ingest.readers.limits import MB, check_deadline, current_limits
-from ingest.readers.linebreaks import join_broken_words
 from rabbit_rag.errors import DocumentError, EmptyDocumentError
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.furniture import strip_furniture
+from rabbit_rag.ingest.readers.limits import MB, check_deadline, current_limits
+from rabbit_rag.ingest.readers.linebreaks import join_broken_words
 from rabbit_rag.text import normalize_text
-from rabbit_rag.text_quality import garbled_reason
+from rabbit_rag.text.quality import garbled_reason
 from rabbit_rag.types import Document
 
 PDF_MAGIC = b"%PDF-"
@@ -90,7 +90,7 @@ def refuse_stream_bombs(data: bytes, name: str) -> None:
     PDFium inflates each content, font and object stream whole, and on an allocation failure it
     aborts the process. So before PDFium sees the file, every ``/FlateDecode`` stream that is not an
     image (images are never decoded for text) is inflated here in 64 kB pieces, output discarded,
-    under the rule the ZIP containers follow (:mod:`ingest.readers.archive`): over 1 MB at a ratio
+    under the rule the ZIP containers follow (:mod:`rabbit_rag.ingest.readers.archive`): over 1 MB at a ratio
     above ``max_ratio`` (200:1), or past ``max_unpacked_bytes`` on its own, is a bomb. A stream zlib
     cannot read (encrypted, damaged) is left to PDFium.
     """
@@ -137,7 +137,7 @@ def text_only_fonts() -> None:
     embed (reportlab's ``HYSMyeongJo-Medium``, older Acrobat output) PDFium looks for a substitute
     among the installed fonts on every page, which cost about 0.25 s a page here with the Noto CJK
     collections installed, against 0.02 s without (the same text). The parse worker
-    (:mod:`ingest.readers.isolation`) calls this in its child; call it yourself in a process that
+    (:mod:`rabbit_rag.ingest.readers.isolation`) calls this in its child; call it yourself in a process that
     only extracts text. It is process-wide: a process that also renders PDFs should not call it.
     """
     global _fonts_off

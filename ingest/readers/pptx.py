@@ -16,7 +16,7 @@ SmartArt and media are never opened (an image-heavy deck costs no more than its 
 were skipped is in the metadata (``images_skipped``, ``charts_skipped``, ``diagrams_skipped``).
 
 Read straight from the XML under the same budget, ratio check, deadline and safe parser as DOCX
-(:mod:`ingest.readers.archive`), rather than with python-pptx (MIT), which loads the package's
+(:mod:`rabbit_rag.ingest.readers.archive`), rather than with python-pptx (MIT), which loads the package's
 parts (images included) before any size could be checked.
 
 예::
@@ -33,11 +33,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
-from ingest.readers.builder import TextBuilder
-from ingest.readers.docx import core_properties
-from ingest.readers.limits import check_deadline
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.docx import core_properties
+from rabbit_rag.ingest.readers.limits import check_deadline
 from rabbit_rag.types import BlockKind, Document
 
 P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"

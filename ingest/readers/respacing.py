@@ -1,7 +1,7 @@
-"""The spacing safety net every reader's document passes through (:func:`ingest.readers.read_bytes`).
+"""The spacing safety net every reader's document passes through (:func:`rabbit_rag.ingest.readers.read_bytes`).
 
 Whatever the reader, a span whose word spacing is implausible for Korean (``임 종 석 은  청 량 리``)
-is re-spaced with Kiwi (:func:`rabbit_rag.spacing.repair_spacing`). The repaired text *is* the
+is re-spaced with Kiwi (:func:`rabbit_rag.text.spacing.repair_spacing`). The repaired text *is* the
 document text: page spans, section starts and blocks are carried over to it, so offsets and
 citations point into what users see, and a title the reader took from the first line follows it.
 The metadata says what happened: ``spacing_repaired_spans`` (how many spans), and for paged
@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
-from rabbit_rag.spacing import OffsetMap, repair_spacing
+from rabbit_rag.text.spacing import OffsetMap, repair_spacing
 from rabbit_rag.types import Document
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rabbit_rag.errors import EmptyDocumentError
-from rabbit_rag.text import decode_bytes, normalize_text
+from rabbit_rag.text.normalize import decode_bytes, normalize_text
 from rabbit_rag.types import Document
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)

@@ -34,11 +34,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
-from ingest.readers.builder import TextBuilder
-from ingest.readers.docx import core_properties
-from ingest.readers.limits import check_deadline, current_limits
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
+from rabbit_rag.ingest.readers.builder import TextBuilder
+from rabbit_rag.ingest.readers.docx import core_properties
+from rabbit_rag.ingest.readers.limits import check_deadline, current_limits
 from rabbit_rag.types import Document
 
 S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

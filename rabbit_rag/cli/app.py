@@ -1,4 +1,5 @@
-"""``rabbit-rag``: ingest Korean documents, search them, ask them, evaluate, serve.
+"""The ``rabbit-rag`` command groups. Each command lives in its own module and registers itself here;
+:mod:`rabbit_rag.cli.main` imports them all and runs the app.
 
 Every command takes ``--help``. ``--json`` prints exactly one JSON object on stdout; progress and
 notices go to stderr.
@@ -24,22 +25,5 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure retrieval and answers on KorQuAD 1.0.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
-
-
-def _register() -> None:
-    # Importing a command module registers its commands on ``app`` / ``eval_app``.
-    from rabbit_rag.cli import ask_cmd, eval_answers_cmd, eval_cmd, ingest_cmd, search_cmd, serve_cmd  # noqa: F401
-
-
-def main() -> None:
-    """Console-script entry point."""
-    _register()
-    # Under `python -m rabbit_rag.cli.app` this file runs as __main__, while the command modules register
-    # on the imported rabbit_rag.cli.app: run that app, not this module's copy.
-    from rabbit_rag.cli.app import app as registered
-
-    registered()
-
-
-if __name__ == "__main__":
-    main()
+keys_app = typer.Typer(help="API keys for `rabbit-rag serve` (stored hashed in a keys file).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")

@@ -9,24 +9,28 @@ from collections.abc import Iterator
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
+from rabbit_rag.components import configure_process
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.settings import Settings
+
+INDEX_ROOT_HELP = "Folder holding one index folder per collection (default: RABBIT_RAG_INDEX_ROOT, else indexes)."
 
 
 def settings() -> Settings:
     """Settings from the ``RABBIT_RAG_*`` environment; a value that does not parse is a clear error
     naming the variable (exit 2), not a traceback."""
-    from pydantic import ValidationError
-
     try:
-        return Settings()
+        s = Settings()
     except ValidationError as e:
         for problem in e.errors():
             name = "RABBIT_RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
             err(f"error: {name}={problem.get('input')!r}: {problem['msg']}")
         err("Fix or unset these environment variables (`rabbit-rag ask --help` and docs/ask.md list the settings).")
         raise typer.Exit(2) from None
+    configure_process(s)
+    return s
 
 
 def print_json(obj: Any) -> None:

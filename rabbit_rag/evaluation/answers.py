@@ -30,10 +30,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rabbit_rag.components import engine_from_settings, open_index_from_settings
 from rabbit_rag.errors import GeneratorError
 from rabbit_rag.evaluation.answer_metrics import contains_answer, exact_match, f1_score
 from rabbit_rag.evaluation.korquad import PARAGRAPH_CHUNK_TOKENS, Question, load_korquad, parse_dataset
 from rabbit_rag.generators.base import Generator
+from rabbit_rag.ingest import IngestOptions, ingest_documents
 from rabbit_rag.prompts import strip_markers
 from rabbit_rag.settings import Settings
 
@@ -54,14 +56,11 @@ def evaluate_answers(
     progress: bool | None = None,
     index_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Build a paragraph index of KorQuAD (or reuse ``index_dir``) and score answers to its questions."""
-    from ingest.pipeline import ingest_documents
-    from rabbit_rag.engine import Engine
-    from rabbit_rag.index.store import open_index
-    from rabbit_rag.retrievers import make_retriever
+    """Build a paragraph index of KorQuAD (or reuse ``index_dir``) and score answers to its questions.
 
+    ``settings`` (default: the built-in defaults) configure reading, the generator and its limits."""
     path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)
-    settings = settings or Settings()
+    settings = settings or Settings.defaults()
     docs, questions = load_korquad(path, "paragraph")
     if limit is not None:
         questions = questions[:limit]
@@ -69,23 +68,19 @@ def evaluate_answers(
     with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp:
         where = Path(index_dir) if index_dir else Path(tmp) / "index"
         ingest_documents(
-            docs, where, embed_model=embed_model, settings=settings, progress=progress, total=len(docs),
+            docs, where, embed_model=embed_model, options=IngestOptions.from_settings(settings), progress=progress,
+            total=len(docs),
             chunk_tokens=PARAGRAPH_CHUNK_TOKENS,
         )  # fmt: skip
         build_s = time.perf_counter() - t0
-        index = open_index(where)
+        index = open_index_from_settings(settings, where)
         try:
-            if isinstance(generator, str):
-                from rabbit_rag.generators.factory import generator_from_settings
-
-                embedder = index.embedder() if index.dense_unavailable_reason() is None else None
-                generator = generator_from_settings(settings, generator, model=model, embedder=embedder)
-            engine = Engine(make_retriever(index, mode), generator, k=k, max_question_chars=settings.max_question_chars)
+            engine = engine_from_settings(settings, index, llm=generator, mode=mode, k=k, model=model)
             doc_id_of = {d.source: d.doc_id for d in index.documents()}
             gold_doc = {doc.uri: doc_id_of[doc.source] for doc in docs}
             result = _score(engine, questions, gold_doc, progress)
         finally:
-            index.store.close()
+            index.close()
     result.update(
         {
             "dataset": path.name,

@@ -22,10 +22,12 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
+from rabbit_rag.components import open_index_from_settings, retriever_from_settings
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.evaluation.metrics import ranking_metrics
+from rabbit_rag.ingest import IngestOptions, ingest_documents
 from rabbit_rag.settings import Settings
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import Document
 
 Unit = Literal["paragraph", "article"]
@@ -103,12 +105,11 @@ def evaluate_retrieval(
     progress: bool | None = None,
     index_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Build a temporary index of KorQuAD and measure retrieval over its questions."""
-    from ingest.pipeline import ingest_documents
-    from rabbit_rag.index.store import open_index
+    """Build a temporary index of KorQuAD and measure retrieval over its questions.
 
+    ``settings`` (default: the built-in defaults) configure reading and the fusion weights."""
     path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)
-    settings = settings or Settings()
+    settings = settings or Settings.defaults()
     docs, questions = load_korquad(path, unit)
     if limit is not None:
         questions = questions[:limit]
@@ -117,22 +118,19 @@ def evaluate_retrieval(
     with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp:
         where = Path(index_dir) if index_dir else Path(tmp) / "index"
         ingest_documents(
-            docs, where, embed_model=embed_model, settings=settings, progress=progress, total=len(docs),
+            docs, where, embed_model=embed_model, options=IngestOptions.from_settings(settings), progress=progress,
+            total=len(docs),
             chunk_tokens=PARAGRAPH_CHUNK_TOKENS if unit == "paragraph" else None,
         )  # fmt: skip
         build_s = time.perf_counter() - t0
-        index = open_index(where)
+        index = open_index_from_settings(settings, where)
         doc_id_of = {d.source: d.doc_id for d in index.documents()}
         uri_to_doc = {doc.uri: doc_id_of[doc.source] for doc in docs}
         relevant_counts: dict[tuple[str, int, int], int] = {}
         ranks: list[list[int]] = []
         n_relevant: list[int] = []
         t1 = time.perf_counter()
-        from rabbit_rag.retrievers import make_retriever
-
-        retriever = make_retriever(
-            index, mode, weights=(settings.bm25_weight, settings.dense_weight), rrf_k=settings.rrf_k
-        )
+        retriever = retriever_from_settings(settings, index, mode)
         for q in _progress(questions, progress):
             gold = uri_to_doc[q.doc_uri]
             hits = retriever.retrieve(q.question, depth)
@@ -150,12 +148,12 @@ def evaluate_retrieval(
                 key = (gold, q.start, q.end)
                 if key not in relevant_counts:
                     relevant_counts[key] = sum(
-                        1 for c in index.store.document_chunks(gold) if c.start <= q.start and q.end <= c.end
+                        1 for c in index.document_chunks(gold) if c.start <= q.start and q.end <= c.end
                     )
                 n_relevant.append(relevant_counts[key])
         search_s = time.perf_counter() - t1
         stats = index.stats()
-        index.store.close()
+        index.close()
     ks = sorted({1, 5, 10, k})
     metrics = ranking_metrics(ranks, n_relevant, ks)
     return {

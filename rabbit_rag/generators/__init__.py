@@ -10,7 +10,8 @@ Two layers:
   :class:`~rabbit_rag.generators.extractive.ExtractiveGenerator` (no language model).
 
 :func:`~rabbit_rag.generators.factory.make_generator` picks one by name (``auto``, ``transformers``,
-``openai``, ``extractive``). Nothing heavy is imported until a name below is used.
+``openai``, ``extractive``); :func:`rabbit_rag.components.generator_from_settings` does the same from
+:class:`~rabbit_rag.settings.Settings`. torch and transformers are imported only when a local model loads.
 
 예::
 
@@ -20,43 +21,14 @@ Two layers:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-_LAZY = {
-    "ChatMessage": "rabbit_rag.generators.base",
-    "ChatModel": "rabbit_rag.generators.base",
-    "Generator": "rabbit_rag.generators.base",
-    "Draft": "rabbit_rag.generators.base",
-    "TransformersChatModel": "rabbit_rag.generators.transformers_chat",
-    "load_chat_model": "rabbit_rag.generators.transformers_chat",
-    "OpenAIChatModel": "rabbit_rag.generators.openai_chat",
-    "LLMGenerator": "rabbit_rag.generators.llm",
-    "ExtractiveGenerator": "rabbit_rag.generators.extractive",
-    "GENERATOR_KINDS": "rabbit_rag.generators.factory",
-    "make_generator": "rabbit_rag.generators.factory",
-    "generator_from_settings": "rabbit_rag.generators.factory",
-}
-
-if TYPE_CHECKING:
-    from rabbit_rag.generators.base import ChatMessage, ChatModel, Draft, Generator
-    from rabbit_rag.generators.extractive import ExtractiveGenerator
-    from rabbit_rag.generators.factory import GENERATOR_KINDS, generator_from_settings, make_generator
-    from rabbit_rag.generators.llm import LLMGenerator
-    from rabbit_rag.generators.openai_chat import OpenAIChatModel
-    from rabbit_rag.generators.transformers_chat import TransformersChatModel, load_chat_model
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rabbit_rag.generators' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
+from rabbit_rag.generators.base import ChatMessage, ChatModel, Draft, Generator
+from rabbit_rag.generators.extractive import ExtractiveGenerator
+from rabbit_rag.generators.factory import make_generator
+from rabbit_rag.generators.llm import LLMGenerator
+from rabbit_rag.generators.openai_chat import OpenAIChatModel
+from rabbit_rag.generators.transformers_chat import TransformersChatModel, load_chat_model
 
 __all__ = [
-    "GENERATOR_KINDS",
     "ChatMessage",
     "ChatModel",
     "Draft",
@@ -65,7 +37,6 @@ __all__ = [
     "LLMGenerator",
     "OpenAIChatModel",
     "TransformersChatModel",
-    "generator_from_settings",
     "load_chat_model",
     "make_generator",
 ]

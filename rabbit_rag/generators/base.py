@@ -21,6 +21,28 @@ if TYPE_CHECKING:
     from rabbit_rag.types import ScoredChunk
 
 
+#: The default chat model: Rabbit-Ko, a Korean Llama-3.2 3B instruct model, through its own chat template.
+DEFAULT_LLM_MODEL = "CarrotAI/Llama-3.2-Rabbit-Ko-3B-Instruct-2412"
+#: Generation defaults shared by every backend (and :class:`~rabbit_rag.settings.Settings`): an answer
+#: budget in model tokens, greedy decoding (deterministic answers), no nucleus cut.
+DEFAULT_MAX_NEW_TOKENS = 512
+DEFAULT_TEMPERATURE = 0.0
+DEFAULT_TOP_P = 1.0
+#: OpenAI-compatible servers: seconds to wait for the next bytes and for a connection, and the served
+#: model's context length when the server does not say.
+DEFAULT_OPENAI_BASE_URL = "http://localhost:8000/v1"
+DEFAULT_OPENAI_TIMEOUT = 60.0
+DEFAULT_OPENAI_CONNECT_TIMEOUT = 5.0
+DEFAULT_OPENAI_MAX_CONTEXT = 8192
+#: Local transformers models: the decoder (``auto`` = the static decoder on CUDA, ``generate`` elsewhere;
+#: see :mod:`rabbit_rag.generators.transformers_chat`), how many answers the static decoder decodes together,
+#: whether it replays CUDA graphs, and whether it compiles its step first (off until measured on a GPU).
+DEFAULT_LLM_DECODER = "auto"
+DEFAULT_LLM_MAX_BATCH = 16
+DEFAULT_LLM_CUDA_GRAPHS = True
+DEFAULT_LLM_COMPILE = False
+
+
 class ChatMessage(TypedDict):
     """One chat message: ``role`` is ``system``, ``user`` or ``assistant``."""
 

@@ -36,11 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rabbit_rag.citations import chunk_sentences, text_terms
 from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.embeddings import Embedder
 from rabbit_rag.generators.base import Draft
 from rabbit_rag.prompts import NOT_FOUND
+from rabbit_rag.text.sentences import chunk_sentences
+from rabbit_rag.text.similarity import word_bigrams
+from rabbit_rag.text.terms import content_terms, key_nouns, text_terms
 from rabbit_rag.types import ScoredChunk
 
 # A leading article / paragraph / item number: 제42조, 제3조의2(목적), ①, 1., 가.
@@ -69,8 +71,6 @@ class Pick:
 def question_weights(question: str, history: Sequence[Turn] = ()) -> dict[str, float]:
     """Content words of the question (compounds as one word) with their weight: 1.0, or 0.5 for words
     that only the chat's topic question brings."""
-    from rabbit_rag.conversation import content_terms
-
     weights = dict.fromkeys(content_terms(question), 1.0)
     topic = topic_for(question, history)
     if topic != question:
@@ -90,14 +90,6 @@ def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     if word in terms:
         return 1.0
     return 0.7 if len(parts) >= 2 and parts <= terms else 0.0
-
-
-_WORD_CHARS = re.compile(r"[^\W_]+")
-
-
-def _char_bigrams(text: str) -> frozenset[str]:
-    """Character bigrams inside words (spaces and punctuation break them)."""
-    return frozenset(w[i : i + 2] for w in _WORD_CHARS.findall(text) for i in range(len(w) - 1))
 
 
 def clean_sentence(text: str) -> str:
@@ -167,7 +159,7 @@ class ExtractiveGenerator:
         w = {t: weights[t] * idf.get(t, absent) for t in weights}
         total = sum(w.values()) or 1.0
         semantic = self._semantic(question, history, [r[3] for r in raw])
-        q_grams = _char_bigrams(question)
+        q_grams = word_bigrams(question)
         picks = []
         for i, (n, a, b, text, terms) in enumerate(raw):
             got = credit[i]
@@ -178,7 +170,7 @@ class ExtractiveGenerator:
             # the question's own wording, particles included: "대통령의 임기는" is said by the article that
             # defines the term, "대통령의 임기가 만료되는" by one about something else
             if q_grams:
-                score += self.surface_weight * len(q_grams & _char_bigrams(text)) / len(q_grams)
+                score += self.surface_weight * len(q_grams & word_bigrams(text)) / len(q_grams)
             sem = None if semantic is None else float(semantic[i])
             if sem is not None:
                 score = (1 - self.semantic_weight) * score + self.semantic_weight * max(sem, 0.0)
@@ -219,7 +211,6 @@ class ExtractiveGenerator:
         words = [t for t in own if len(t) >= 2]
         if not words:
             return False
-        from rabbit_rag.korean import key_nouns
 
         nouns = key_nouns(question)
         seen = set().union(*(p.matched for p in ranked))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rabbit_rag.conversation import Turn
-from rabbit_rag.generators.base import ChatModel, Draft
+from rabbit_rag.generators.base import DEFAULT_MAX_NEW_TOKENS, ChatModel, Draft
 from rabbit_rag.prompts import SYSTEM_PROMPT, fit_prompt
 from rabbit_rag.types import ScoredChunk
 
@@ -26,7 +26,7 @@ class LLMGenerator:
         self,
         chat_model: ChatModel,
         *,
-        max_new_tokens: int = 512,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         temperature: float | None = None,
         system_prompt: str = SYSTEM_PROMPT,
     ) -> None:

@@ -25,7 +25,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rabbit_rag.errors import GeneratorError, GeneratorTimeoutError, InvalidInputError
-from rabbit_rag.generators.base import ChatMessage
+from rabbit_rag.generators.base import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_OPENAI_CONNECT_TIMEOUT,
+    DEFAULT_OPENAI_MAX_CONTEXT,
+    DEFAULT_OPENAI_TIMEOUT,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    ChatMessage,
+)
 
 #: Tokens added per message by typical chat templates (role header and end-of-turn).
 MESSAGE_OVERHEAD_TOKENS = 8
@@ -50,12 +58,12 @@ class OpenAIChatModel:
         model: str,
         *,
         api_key: str | None = None,
-        timeout: float = 60.0,
-        connect_timeout: float = 5.0,
-        max_context: int = 8192,
-        max_new_tokens: int = 512,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
+        timeout: float = DEFAULT_OPENAI_TIMEOUT,
+        connect_timeout: float = DEFAULT_OPENAI_CONNECT_TIMEOUT,
+        max_context: int = DEFAULT_OPENAI_MAX_CONTEXT,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         transport: Any = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):

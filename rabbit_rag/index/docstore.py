@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rabbit_rag.schemas import DocumentInfo
 from rabbit_rag.types import Chunk
 
 SCHEMA = """
@@ -94,19 +95,16 @@ class StoredDocument:
     created_at: str
     updated_at: str
 
+    def info(self) -> DocumentInfo:
+        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path."""
+        return DocumentInfo(
+            doc_id=self.doc_id, source=self.source, title=self.title, content_hash=self.content_hash,
+            size=self.size, n_chars=self.n_chars, n_chunks=self.n_chunks, metadata=self.metadata,
+            created_at=self.created_at, updated_at=self.updated_at,
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "content_hash": self.content_hash,
-            "size": self.size,
-            "n_chars": self.n_chars,
-            "n_chunks": self.n_chunks,
-            "metadata": self.metadata,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        return self.info().model_dump()
 
 
 @dataclass(slots=True)
@@ -140,6 +138,8 @@ class DocStore:
     """Thin typed access to the docstore file. One connection, guarded by a lock, per instance."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
+        """Open the docstore. ``readonly`` (readers) opens the file read-only and runs no DDL: a reader
+        never writes; the writer (and a repair under the writer lock) opens it writable."""
         self.path = Path(path)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
@@ -313,13 +313,6 @@ class DocStore:
             self._conn.execute("ROLLBACK TO document")
             self._conn.execute("RELEASE document")
 
-    def upsert_document(self, rev: int, *, chunks: Sequence[ChunkRow], **fields: Any) -> tuple[str, bool]:
-        """Insert or replace a document and all its chunks at once. Returns ``(doc_id, was_update)``."""
-        doc_id, was_update = self.begin_document(rev, **fields)
-        self.add_chunks(rev, doc_id, chunks)
-        self.end_document(doc_id, len(chunks))
-        return doc_id, was_update
-
     def remove_document(self, rev: int, doc_id: str) -> bool:
         """Mark a document and its chunks removed as of ``rev``. Returns whether it was live."""
         with self._lock:
@@ -362,8 +355,7 @@ class DocStore:
             yield from rows
             last = rows[-1][0]
 
-    def iter_embeddings(self, where: str, params: Sequence[Any], batch: int = 20000) -> Iterator[tuple[int, bytes]]:
-        """``(chunk_id, float16 blob)`` of chunks matching ``where`` that have an embedding."""
+    def _iter_embeddings(self, where: str, params: Sequence[Any], batch: int = 20000) -> Iterator[tuple[int, bytes]]:
         last = -1
         while True:
             with self._lock:
@@ -377,9 +369,21 @@ class DocStore:
             yield from rows
             last = rows[-1][0]
 
-    def chunk_ids_where(self, where: str, params: Sequence[Any]) -> np.ndarray:
+    def live_embeddings(self) -> Iterator[tuple[int, bytes]]:
+        """``(chunk_id, float16 blob)`` of every live chunk that has an embedding, in chunk-id order."""
+        return self._iter_embeddings("removed_rev IS NULL", ())
+
+    def embeddings_added_after(self, rev: int) -> Iterator[tuple[int, bytes]]:
+        """``(chunk_id, float16 blob)`` of live chunks added after revision ``rev``."""
+        return self._iter_embeddings("removed_rev IS NULL AND added_rev > ?", (rev,))
+
+    def chunk_ids_removed_after(self, rev: int) -> np.ndarray:
+        """Ids of chunks that were live at revision ``rev`` and have been removed since."""
         with self._lock:
-            rows = self._conn.execute(f"SELECT chunk_id FROM chunks WHERE {where}", params).fetchall()
+            rows = self._conn.execute(
+                "SELECT chunk_id FROM chunks WHERE removed_rev IS NOT NULL AND removed_rev > ? AND added_rev <= ?",
+                (rev, rev),
+            ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def get_chunks(self, chunk_ids: Sequence[int]) -> dict[int, Chunk]:

@@ -10,13 +10,10 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from rabbit_rag.errors import IndexLockedError
 
 
 def fsync_dir(path: Path) -> None:
@@ -98,12 +95,3 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-    @contextlib.contextmanager
-    def hold(self, blocking: bool = True) -> Iterator[None]:
-        if not self.acquire(blocking):
-            raise IndexLockedError(f"{self.path.parent}: another process is writing this index; wait for it to finish")
-        try:
-            yield
-        finally:
-            self.release()

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,17 +99,16 @@ def _decode_f16(blob: bytes, dim: int) -> np.ndarray:
     return v
 
 
-def _vectors_for(
-    store: DocStore, where: str, params: tuple[Any, ...], dim: int, batch: int = 20000
-) -> tuple[np.ndarray, np.ndarray]:
+def _vectors_of(rows: Iterable[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ids and float32 vectors from ``(chunk_id, float16 blob)`` rows."""
     ids: list[int] = []
-    rows: list[np.ndarray] = []
-    for cid, blob in store.iter_embeddings(where, params, batch=batch):
+    vecs: list[np.ndarray] = []
+    for cid, blob in rows:
         ids.append(cid)
-        rows.append(_decode_f16(blob, dim))
+        vecs.append(_decode_f16(blob, dim))
     if not ids:
         return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
-    return np.asarray(ids, np.int64), np.vstack(rows).astype(np.float32)
+    return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32)
 
 
 def _build_vectors(
@@ -121,18 +120,15 @@ def _build_vectors(
         try:
             vi = VectorIndex.load(prev_file)
             if vi.dim == dim:
-                gone = store.chunk_ids_where(
-                    "removed_rev IS NOT NULL AND removed_rev > ? AND added_rev <= ?", (previous, previous)
-                )
-                vi.remove(gone)
-                ids, vecs = _vectors_for(store, "removed_rev IS NULL AND added_rev > ?", (previous,), dim)
+                vi.remove(store.chunk_ids_removed_after(previous))
+                ids, vecs = _vectors_of(store.embeddings_added_after(previous), dim)
                 vi.add(ids, vecs)
                 if len(vi) == n_live:
                     return vi
         except (RuntimeError, IndexCorruptError):
             pass  # fall through to a full rebuild from the docstore
     vi = VectorIndex.empty(dim)
-    ids, vecs = _vectors_for(store, "removed_rev IS NULL", (), dim)
+    ids, vecs = _vectors_of(store.live_embeddings(), dim)
     vi.add(ids, vecs)
     return vi
 

@@ -7,9 +7,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rabbit_rag.embeddings import is_none_model
 from rabbit_rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rabbit_rag.index.docstore import now_iso
 from rabbit_rag.index.fsio import atomic_write_json
-from rabbit_rag.korean import tokenizer_settings
+from rabbit_rag.text.terms import tokenizer_settings
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "rabbit-rag-index"
@@ -78,9 +80,64 @@ def check_tokenizer(index_dir: Path, manifest: dict[str, Any]) -> None:
         )
 
 
-def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any]) -> dict[str, Any]:
-    from rabbit_rag.index.docstore import now_iso
+def check_write_request(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    *,
+    embed_model: str | None,
+    chunk_tokens: int | None,
+    overlap_sentences: int | None,
+) -> None:
+    """Refuse to add to an index with an embedding model or chunking other than its own (None: "the
+    index's own"). Vectors of different models cannot be compared, and chunks of different sizes would
+    make one collection answer unevenly."""
+    emb = manifest["embedding"]
+    if embed_model is not None:
+        asked_none = is_none_model(embed_model)
+        built_none = emb.get("model") is None
+        same = (asked_none and built_none and emb.get("requested") in (None, "none")) or embed_model in (
+            emb.get("model"),
+            emb.get("requested"),
+        )
+        if not same:
+            raise IndexMismatchError(
+                f"{index_dir}: built with embedding model {emb.get('model') or 'none'!r}"
+                f" (requested {emb.get('requested')!r}), asked for {embed_model!r}; ingest into a new "
+                "index folder to change models, or leave --embed-model out to use the index's own"
+            )
+    ch = manifest["chunking"]
+    for name, asked in (("max_tokens", chunk_tokens), ("overlap_sentences", overlap_sentences)):
+        if asked is not None and asked != ch[name]:
+            raise IndexMismatchError(
+                f"{index_dir}: built with chunking {name}={ch[name]}, asked for {asked}; "
+                "use a new index folder to change chunking"
+            )
 
+
+def embedding_entry(
+    requested: str, model: str | None, dim: int | None, max_tokens: int | None, reason: str | None
+) -> dict[str, Any]:
+    """The manifest's ``embedding``: the model whose vectors the index stores (None: BM25 only), what was
+    asked for and, when a model was asked for but could not load, why."""
+    if model is None:
+        entry: dict[str, Any] = {"model": None, "requested": requested, "dim": None}
+        if reason:
+            entry["reason"] = reason
+        return entry
+    return {"model": model, "requested": requested, "dim": dim, "max_tokens": max_tokens, "normalized": True,
+            "dtype": "float16"}  # fmt: skip
+
+
+def chunking_entry(chunk_tokens: int, overlap_sentences: int, model: str | None) -> dict[str, Any]:
+    """The manifest's ``chunking`` (``max_tokens`` is the on-disk name of the chunk budget)."""
+    return {
+        "max_tokens": chunk_tokens,
+        "overlap_sentences": overlap_sentences,
+        "unit": f"model:{model}" if model else "kiwi-morphemes",
+    }
+
+
+def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

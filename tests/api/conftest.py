@@ -16,8 +16,8 @@ pytest.importorskip("python_multipart")
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import add_key
+from rabbit_rag.api.app import create_app
+from rabbit_rag.api.auth import add_key
 from rabbit_rag.settings import Settings
 
 COLLECTION = "헌법"  # holds samples/ (the constitution and ten bills), BM25 only

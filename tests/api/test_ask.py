@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
+from rabbit_rag.api.app import create_app
 from rabbit_rag.errors import GeneratorError
 from rabbit_rag.generators.base import Draft
 from tests.api.conftest import COLLECTION, assert_error, make_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import KeyStore, add_key, hash_key, revoke_key
+from rabbit_rag.api.auth import KeyStore, add_key, hash_key, revoke_key
 from rabbit_rag.errors import InvalidInputError
 from tests.api.conftest import COLLECTION, assert_error
 

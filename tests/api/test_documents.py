@@ -5,7 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from api.uploads import check_type, clean_label
+from rabbit_rag.api.uploads import clean_label
+from rabbit_rag.ingest.readers import detect
 from tests.api.conftest import COLLECTION, assert_error, wait_job
 from tests.conftest import SAMPLES
 
@@ -180,8 +181,8 @@ def test_labels_and_type_checks() -> None:
     assert clean_label("") == "upload.txt" and clean_label("../..") == "upload.txt"
     assert clean_label("한글\x00이름.txt") == "한글이름.txt"
     assert clean_label("e\u0301.txt") == "\u00e9.txt"  # NFC
-    assert check_type("a.txt", "대한민국".encode()) == "text"
-    assert check_type("a.md", b"# title") == "markdown"
+    assert detect("a.txt", "대한민국".encode()).name == "text"
+    assert detect("a.md", b"# title").name == "markdown"
 
 
 def test_unreadable_file_is_a_per_file_error(client, keys) -> None:
@@ -239,7 +240,9 @@ def test_xlsx_and_pptx_uploads_are_read_not_refused(client, keys) -> None:
         xlsx, pptx = docgen.korean_xlsx(), docgen.korean_pptx()
     except ImportError as e:  # openpyxl / python-pptx are test extras
         pytest.skip(str(e))
-    assert check_type("예산.xlsx", xlsx[:8192], xlsx) == "xlsx" and check_type("계획.pptx", pptx[:8192], pptx) == "pptx"
+    assert (
+        detect("예산.xlsx", xlsx[:8192], xlsx).name == "xlsx" and detect("계획.pptx", pptx[:8192], pptx).name == "pptx"
+    )
     w = keys.h("write")
     r = client.post(DOCS, files=[_file("예산.xlsx", xlsx), _file("계획.pptx", pptx)], headers=w)
     assert r.status_code == 202, r.text

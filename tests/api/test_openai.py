@@ -8,7 +8,7 @@ import pytest
 
 openai = pytest.importorskip("openai")
 
-from api.app import create_app  # noqa: E402
+from rabbit_rag.api.app import create_app  # noqa: E402
 from tests.api.conftest import COLLECTION, Keys, make_settings  # noqa: E402
 from tests.api.live import live_server  # noqa: E402
 

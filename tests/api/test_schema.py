@@ -48,6 +48,7 @@ def _property_test(operation, mode, headers: dict[str, str], excluded: list) -> 
     return run
 
 
+@pytest.mark.slow  # property-based requests over the whole OpenAPI schema
 def test_api_conforms_to_its_schema(client_factory, keys: Keys) -> None:
     client = client_factory()  # started: the lifespan built the state the generated calls use
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)

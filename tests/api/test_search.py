@@ -92,7 +92,7 @@ def test_searches_during_an_ingest_see_the_old_or_the_new_index(client, keys) ->
 
 
 def test_a_generation_published_by_another_process_is_picked_up(client, keys, api_root, tmp_path) -> None:
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
 
     q = {"query": "코알라 펭귄", "top_k": 3, "mode": "bm25"}
     assert client.post(SEARCH, json=q, headers=keys.h("read")).json()["results"] == []

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 from tests.conftest import ROOT
 
-_register()
 runner = CliRunner()
 
 
@@ -58,6 +58,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert runner.invoke(app, ["keys", "revoke", "봇", "--index-root", str(root)]).exit_code == 1
 
 
+@pytest.mark.slow  # starts a real server process
 def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
     root = tmp_path / "empty-root"
     key = json.loads(
@@ -68,7 +69,7 @@ def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RABBIT_RAG_EMBED_MODEL": "none"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rabbit_rag.cli.app", "serve", "--index-root", str(root), "--port", str(port)],
+        [sys.executable, "-m", "rabbit_rag.cli.main", "serve", "--index-root", str(root), "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -97,7 +98,7 @@ def test_serve_runs_uvicorn_with_keys(tmp_path: Path) -> None:
 def test_serve_without_keys_warns(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from rabbit_rag.api.app import create_app
     from tests.api.conftest import make_settings
 
     logs: list[str] = []

@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ingest import ingest_paths
-from ingest.readers import read_bytes
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import ReadLimits
-from rabbit_rag.cli.app import _register, app
+from rabbit_rag.cli.main import app
 from rabbit_rag.errors import DocumentError
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
+from rabbit_rag.ingest import ingest_paths
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.isolation import ParseWorker
+from rabbit_rag.ingest.readers.limits import ReadLimits
 from tests.conftest import shared_data
 from tests.ingest.docgen import THREE_PAGES, image_only_pdf, korean_docx, korean_pdf, zip_bomb
 
-_register()
 runner = CliRunner()
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import ingest_paths
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
+from rabbit_rag.ingest import IngestOptions, ingest_paths
 from tests.conftest import SAMPLES
 
 
@@ -28,10 +28,10 @@ def test_reingest_unchanged_does_nothing(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "idx"
     first = _ingest(corpus, index)
     assert (first.added, first.updated, first.unchanged) == (11, 0, 0)
-    rev = open_index(index).store.revision()
+    rev = open_index(index).revision
     second = _ingest(corpus, index)
     assert (second.added, second.updated, second.unchanged, second.chunks_added, second.embedded) == (0, 0, 11, 0, 0)
-    assert open_index(index).store.revision() == rev  # nothing was written
+    assert open_index(index).revision == rev  # nothing was written
     # a touched but identical file is recognised by its hash and still counts as unchanged
     f = corpus / "constitution.txt"
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
@@ -52,8 +52,8 @@ def test_changed_file_replaces_its_chunks(corpus: Path, tmp_path: Path) -> None:
     hit = idx.search("대통령 임기는 몇 년이야?", k=1, mode="bm25")[0]
     assert "7년" in hit.chunk.text
     doc = idx.document(hit.chunk.doc_id)
-    assert doc is not None and doc.n_chunks == len(idx.store.document_chunks(doc.doc_id))
-    assert all("5년으로 하며, 중임" not in c.text for c in idx.store.document_chunks(doc.doc_id))
+    assert doc is not None and doc.n_chunks == len(idx.document_chunks(doc.doc_id))
+    assert all("5년으로 하며, 중임" not in c.text for c in idx.document_chunks(doc.doc_id))
 
 
 def test_sync_removes_documents_whose_files_are_gone(corpus: Path, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_bad_files_are_reported_and_the_rest_is_committed(corpus: Path, tmp_path
         locked.chmod(0o644)
     failed = {f["source"]: f["reason"] for f in report.failed}
     skipped = {s["source"]: s["reason"] for s in report.skipped}
-    assert "binary content" in failed["corpus/photo.txt"]
+    assert "the content is PNG image, not text" in failed["corpus/photo.txt"]  # judged by content, as uploads are
     if os.geteuid() != 0:  # root can read anything
         assert "permission denied" in failed["corpus/locked.txt"]
     assert "empty" in skipped["corpus/empty.txt"]
@@ -119,11 +119,12 @@ def test_broken_link_in_a_folder_is_reported(tmp_path: Path) -> None:
 
 
 def test_file_size_limit(tmp_path: Path) -> None:
-    from rabbit_rag.settings import Settings
 
     big = tmp_path / "big.txt"
     big.write_text("가" * 600_000, encoding="utf-8")  # 1.8 MB
-    report = ingest_paths([big], tmp_path / "idx", embed_model="none", progress=False, settings=Settings(max_file_mb=1))
+    report = ingest_paths(
+        [big], tmp_path / "idx", embed_model="none", progress=False, options=IngestOptions(max_file_bytes=1_000_000)
+    )
     assert "limit is 1 MB" in report.failed[0]["reason"]
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import read_bytes
-from ingest.readers.html import declared_charset
-from ingest.readers.limits import ReadLimits
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.html import declared_charset
+from rabbit_rag.ingest.readers.limits import ReadLimits
 from tests.ingest.docgen import korean_docx, zip_bomb
 
 DATA = Path(__file__).parent / "data"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import read_bytes, reader_for
-from ingest.readers.hwp import decode_para_text, inflate, iter_records
-from ingest.readers.limits import ReadLimits, UnpackBudget
 from rabbit_rag.errors import DocumentError, EmptyDocumentError, UnsupportedFormatError
+from rabbit_rag.ingest.readers import read_bytes, reader_for
+from rabbit_rag.ingest.readers.hwp import decode_para_text, inflate, iter_records
+from rabbit_rag.ingest.readers.limits import ReadLimits, UnpackBudget
 from tests.conftest import shared_data
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, zip_bomb
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import read_bytes
-from ingest.readers.isolation import ParseWorker
-from ingest.readers.limits import ReadLimits
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.isolation import ParseWorker
+from rabbit_rag.ingest.readers.limits import ReadLimits
 from tests.ingest.docgen import big_xlsx, korean_pptx, korean_xlsx, zip_bomb
 
 HEADER = "부서 | 담당자 | 예산(억 원) | 집행률 | 보고일"
@@ -105,6 +105,15 @@ def test_a_million_cell_sheet_stops_at_the_cell_limit_and_says_what_it_skipped()
     assert small.metadata["skipped"] == ["sheet '데이터': rows 3–100,000 (past the 25-cell limit)"]
 
 
+def test_the_cell_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rabbit_rag.ingest.options import IngestOptions
+    from rabbit_rag.settings import Settings
+
+    monkeypatch.setenv("RABBIT_RAG_MAX_CELLS", "25")
+    limits = IngestOptions.from_settings(Settings()).limits
+    assert limits.max_cells == 25 and read_bytes(big_xlsx(10), "예산.xlsx", limits=limits).metadata["rows"] == 2
+
+
 def test_xlsx_bombs_and_dtds_are_refused() -> None:
     with zipfile.ZipFile(io.BytesIO(big_xlsx(3))) as z:
         shell = {n: z.read(n) for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")}
@@ -184,9 +193,7 @@ def test_pptx_hidden_slides_and_furniture_placeholders() -> None:
 def test_office_files_reach_search_with_pages_and_rows(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from rabbit_rag.cli.app import _register, app
-
-    _register()
+    from rabbit_rag.cli.main import app
 
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -7,10 +7,10 @@ import itertools
 
 import pytest
 
-from ingest.readers import read_bytes
-from ingest.readers.linebreaks import join_broken_words
-from ingest.readers.pdf import PdfReader
 from rabbit_rag.errors import DocumentError
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.linebreaks import join_broken_words
+from rabbit_rag.ingest.readers.pdf import PdfReader
 from tests.ingest.docgen import THREE_PAGES, image_only_pdf, korean_pdf, wrap_chars, wrap_words
 
 
@@ -191,7 +191,7 @@ def test_garbled_pages_are_reported_page_by_page_and_not_indexed() -> None:
 def test_implausible_spacing_is_repaired_and_the_pages_recorded(tracking: float) -> None:
     import pypdfium2
 
-    from rabbit_rag.spacing import hangul_per_space
+    from rabbit_rag.text.spacing import hangul_per_space
     from tests.ingest.docgen import korean_pdf, letter_spaced_pdf
 
     lines = [
@@ -239,7 +239,7 @@ def test_pdf_web_reads_as_the_source_article() -> None:
     """A web-saved PDF (sliced web font) and its plain control read as the KorQuAD article they came from."""
     import json
 
-    from rabbit_rag.spacing import hangul_per_space
+    from rabbit_rag.text.spacing import hangul_per_space
     from tests.conftest import shared_data
 
     folder = shared_data("pdf_web")
@@ -280,8 +280,8 @@ def test_autospace_gaps_between_korean_and_digits_are_not_word_breaks() -> None:
 
 def test_the_parse_worker_reads_pdfs_as_read_bytes_does() -> None:
     """The worker's child turns PDFium's system font matching off (text_only_fonts): same text, faster."""
-    from ingest.readers.isolation import ParseWorker
-    from ingest.readers.limits import ReadLimits
+    from rabbit_rag.ingest.readers.isolation import ParseWorker
+    from rabbit_rag.ingest.readers.limits import ReadLimits
 
     data = korean_pdf(THREE_PAGES, title="연구소 규정")  # a font the PDF does not embed
     with ParseWorker(ReadLimits(timeout_s=60)) as worker:

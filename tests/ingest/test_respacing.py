@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ingest.readers import read_bytes
-from ingest.readers.respacing import repair_document_spacing
+from rabbit_rag.ingest.readers import read_bytes
+from rabbit_rag.ingest.readers.respacing import repair_document_spacing
 from rabbit_rag.types import Block, Document
-from tests.rabbit_rag.test_spacing import BROKEN
+from tests.rabbit_rag.text.test_spacing import BROKEN
 
 
 def test_a_title_taken_from_a_repaired_first_line_is_repaired_too() -> None:

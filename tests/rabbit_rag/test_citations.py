@@ -63,14 +63,12 @@ def test_no_markers_no_citations() -> None:
 
 def test_verify_catches_a_wrong_offset() -> None:
     good = cite("국회의원 임기는 4년 [2].", SOURCES).citations[0]
-    from dataclasses import replace
-
-    bad = replace(good, start=good.start + 1)
+    bad = good.model_copy(update={"start": good.start + 1})
     assert verify([good, bad], lambda d: DOC) == [bad]
 
 
 def test_citations_verify_against_the_docstore(sample_index_ro: Path) -> None:
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     index = open_index(sample_index_ro)
     hits = index.search("대통령 임기 중임", k=3, mode="bm25")

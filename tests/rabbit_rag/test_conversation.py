@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rabbit_rag.conversation import Turn, condense_query, content_terms, is_follow_up, topic_for
+from rabbit_rag.conversation import Turn, condense_query, is_follow_up, topic_for
+from rabbit_rag.text.terms import content_terms
 
 
 def test_follow_ups() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import ingest_documents
 from rabbit_rag.embeddings import Embedder, is_none_model, load_embedder, resolve_model
 from rabbit_rag.errors import ModelUnavailableError
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
+from rabbit_rag.ingest import ingest_documents
 from rabbit_rag.types import Document
 
 

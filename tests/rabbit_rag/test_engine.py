@@ -14,7 +14,7 @@ from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.extractive import ExtractiveGenerator
 from rabbit_rag.generators.llm import LLMGenerator
 from rabbit_rag.prompts import NOT_FOUND
-from rabbit_rag.retrievers import BM25Retriever
+from rabbit_rag.retrieval import BM25Retriever
 from tests.conftest import LLAMA_SCRIPT, shared_data
 
 ASK_KEYS = ["question", "answer", "generator", "citations", "sources"]
@@ -23,7 +23,7 @@ CITATION_KEYS = ["n", "chunk_id", "doc_id", "source", "page", "start", "end", "q
 
 @pytest.fixture(scope="module")
 def index(sample_index_ro: Path):
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     return open_index(sample_index_ro)
 
@@ -89,7 +89,7 @@ def test_chat_follow_up(engine: Engine) -> None:
 
 
 def test_repr_and_html_show_quotes_escaped() -> None:
-    c = Citation(1, 5, "d", "a&b.txt", 2, 10, 20, "<b>인용</b>")
+    c = Citation(n=1, chunk_id=5, doc_id="d", source="a&b.txt", page=2, start=10, end=20, quote="<b>인용</b>")
     a = Answer("질문", "답 <script> [1]", [c], [], "extractive", {"total_ms": 3.0})
     r = repr(a)
     assert "답 <script> [1]" in r and "[1] a&b.txt p.2 [10:20] “<b>인용</b>”" in r and "extractive" in r

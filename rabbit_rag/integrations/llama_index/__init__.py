@@ -16,7 +16,7 @@ Out of llama-index:
 
 - :class:`LlamaIndexRetriever` — any llama-index retriever or ``VectorStoreIndex`` (so any vector
   store llama-index supports) as a rabbit-rag retriever, e.g. the dense side of a
-  :class:`~rabbit_rag.retrievers.HybridRetriever` inside :class:`~rabbit_rag.engine.Engine`;
+  :class:`~rabbit_rag.retrieval.HybridRetriever` inside :class:`~rabbit_rag.engine.Engine`;
 - :func:`vector_index` — a rabbit-rag index's chunks (and stored vectors) as a ``VectorStoreIndex``
   on any vector store; :func:`index_nodes`, :func:`chunk_to_node`, :func:`node_to_chunk`.
 

@@ -14,7 +14,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
-from rabbit_rag.embeddings import Embedder
+from rabbit_rag.embeddings import Embedder, load_embedder
 
 
 class RabbitEmbedding(BaseEmbedding):
@@ -28,8 +28,6 @@ class RabbitEmbedding(BaseEmbedding):
 
     def __init__(self, embedder: Embedder | str, *, embed_batch_size: int = 32, **kwargs: Any) -> None:
         if isinstance(embedder, str):
-            from rabbit_rag.embeddings import load_embedder
-
             embedder = load_embedder(embedder, batch_size=embed_batch_size)
         super().__init__(model_name=embedder.model_id, embed_batch_size=embed_batch_size, **kwargs)
         self._embedder = embedder

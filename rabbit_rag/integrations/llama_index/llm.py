@@ -43,10 +43,11 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 from llama_index.core.prompts import BasePromptTemplate
 
-from rabbit_rag.citations import MARKER_RE
+from rabbit_rag.citations import MARKER_RE, parse_markers
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.base import ChatMessage as RabbitMessage
 from rabbit_rag.generators.base import ChatModel, Generator
+from rabbit_rag.generators.factory import make_generator
 from rabbit_rag.prompts import NOT_FOUND
 from rabbit_rag.types import Chunk, ScoredChunk
 
@@ -72,8 +73,6 @@ def _resolve(
 ) -> tuple[Generator | None, ChatModel | None]:
     """The generator or chat model behind ``backend`` (a name goes through ``make_generator``)."""
     if isinstance(backend, str):
-        from rabbit_rag.generators.factory import make_generator
-
         backend = make_generator(backend, **options)
     elif options:
         raise InvalidInputError(
@@ -141,7 +140,6 @@ def _renumber(text: str, numbers: list[int] | None) -> str:
         return re.sub(r"\s+([.!?。])", r"\1", MARKER_RE.sub("", text)).replace("  ", " ").strip()
 
     def repl(m: re.Match[str]) -> str:
-        from rabbit_rag.citations import parse_markers
 
         got = [numbers[n - 1] for mk in parse_markers(m.group(0)) for n in mk.numbers if 0 < n <= len(numbers)]
         return "".join(f"[{n}]" for n in got)

@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
+from rabbit_rag.index import Index, open_index
 from rabbit_rag.types import Chunk
 
 if TYPE_CHECKING:
-    from rabbit_rag.index.store import Index
+    from rabbit_rag.index import Index
 
 #: Metadata a language model does not need to read (offsets and ids); the source and page stay.
 LLM_HIDDEN_KEYS = ["chunk_id", "doc_id", "start", "end", "section", "title"]
@@ -121,34 +121,15 @@ def node_to_chunk(node: BaseNode) -> Chunk:
     )
 
 
-def _live_chunk_ids(index: Index) -> list[int]:
-    gen = index.generation
-    return [] if gen is None else [int(i) for i in gen.chunk_ids]
-
-
-def _stored_vectors(index: Index) -> dict[int, np.ndarray]:
-    """Chunk id → the embedding the index stores for it (float16 in SQLite)."""
-    dim = index.manifest["embedding"].get("dim")
-    if not dim or not index.embed_model:
-        return {}
-    out: dict[int, np.ndarray] = {}
-    for cid, blob in index.store.iter_embeddings("removed_rev IS NULL", ()):
-        out[int(cid)] = np.frombuffer(blob, dtype="<f2").astype(np.float32)
-    return out
-
-
 def iter_index_nodes(index: Index, *, embeddings: bool = True, batch: int = 1000) -> Iterator[TextNode]:
     """Every live chunk of ``index`` as a node, in chunk-id order; with ``embeddings`` the vectors the
     index stores are attached (no re-embedding), when it has any."""
-    ids = _live_chunk_ids(index)
-    vectors = _stored_vectors(index) if embeddings else {}
+    ids = [int(i) for i in index.chunk_ids()]
+    vectors = dict(index.stored_vectors()) if embeddings else {}
     for i in range(0, len(ids), batch):
-        part = ids[i : i + batch]
-        got = index.store.get_chunks(part)
-        for cid in part:
-            if cid in got:
-                vec = vectors.get(cid)
-                yield chunk_to_node(got[cid], embedding=None if vec is None else vec.tolist())
+        for chunk in index.chunks(ids[i : i + batch]):
+            vec = vectors.get(chunk.chunk_id)
+            yield chunk_to_node(chunk, embedding=None if vec is None else vec.tolist())
 
 
 def index_nodes(index: Index | str | Path, *, embeddings: bool = True) -> list[TextNode]:
@@ -156,7 +137,6 @@ def index_nodes(index: Index | str | Path, *, embeddings: bool = True) -> list[T
 
     예: ``nodes = index_nodes("indexes/헌법")`` → ``[TextNode(id_='…:1', text='대한민국헌법 …'), …]``
     """
-    from rabbit_rag.index.store import Index, open_index
 
     idx = index if isinstance(index, Index) else open_index(index)
     return list(iter_index_nodes(idx, embeddings=embeddings))

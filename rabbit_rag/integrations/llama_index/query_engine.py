@@ -30,14 +30,15 @@ from llama_index.core.indices.base import BaseIndex
 from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from rabbit_rag.engine import Answer, CitationsEvent, DoneEvent, Engine, TokenEvent
+from rabbit_rag.engine import Answer, CitationsEvent, DoneEvent, Engine, TokenEvent, check_question
 from rabbit_rag.generators.base import Generator
+from rabbit_rag.generators.factory import make_generator
 from rabbit_rag.integrations.llama_index.retrievers import LlamaIndexRetriever, hits_to_nodes
 from rabbit_rag.types import ScoredChunk
 
 if TYPE_CHECKING:
-    from rabbit_rag.index.store import Index, SearchFilter
-    from rabbit_rag.retrievers import Retriever
+    from rabbit_rag.index import Index, SearchFilter
+    from rabbit_rag.retrieval import Retriever
 
 
 class _Fixed:
@@ -112,8 +113,6 @@ class RabbitQueryEngine(BaseQueryEngine):
         if isinstance(retriever, BaseRetriever | BaseIndex):
             retriever = LlamaIndexRetriever(retriever)
         if isinstance(generator, str):
-            from rabbit_rag.generators.factory import make_generator
-
             generator = make_generator(generator, **generator_options)
         return cls(Engine(retriever, generator, k=k), streaming=streaming)
 
@@ -135,7 +134,6 @@ class RabbitQueryEngine(BaseQueryEngine):
         return self._query(query_bundle)
 
     def _stream(self, question: str) -> StreamingResponse:
-        from rabbit_rag.engine import check_question
 
         e = self.engine
         q = check_question(question, e.max_question_chars)  # a bad question fails here, not mid-stream

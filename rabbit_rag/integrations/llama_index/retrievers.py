@@ -23,20 +23,21 @@ from llama_index.core.indices.base import BaseIndex
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rabbit_rag.errors import InvalidInputError
+from rabbit_rag.index import SearchFilter, open_index
+from rabbit_rag.integrations.llama_index.embedding import RabbitEmbedding
 from rabbit_rag.integrations.llama_index.nodes import chunk_to_node, index_nodes, node_to_chunk
-from rabbit_rag.retrievers import Fusion, Retriever, check_query
-from rabbit_rag.types import ScoredChunk
+from rabbit_rag.retrieval import BM25Retriever, HybridRetriever, Retriever, check_query, make_retriever
+from rabbit_rag.types import Fusion, ScoredChunk
 
 if TYPE_CHECKING:
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.vector_stores.types import BasePydanticVectorStore
 
-    from rabbit_rag.index.store import Index, SearchFilter
+    from rabbit_rag.index import Index, SearchFilter
 
 
 def _open(index: Index | str | Path) -> Index:
-    from rabbit_rag.index.store import open_index
 
     return open_index(index) if isinstance(index, str | Path) else index
 
@@ -50,7 +51,7 @@ class RabbitRetriever(BaseRetriever):
     """Any rabbit-rag retriever (BM25, dense, hybrid, or your own) as a llama-index ``BaseRetriever``.
 
     Returns the top ``k`` chunks as ``TextNode``\\ s with our metadata and offsets; ``source`` /
-    ``doc_id`` restrict the search as in :meth:`rabbit_rag.index.store.Index.search`.
+    ``doc_id`` restrict the search as in :meth:`rabbit_rag.index.Index.search`.
     """
 
     def __init__(
@@ -63,7 +64,6 @@ class RabbitRetriever(BaseRetriever):
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
-        from rabbit_rag.index.store import SearchFilter
 
         if k < 1:
             raise InvalidInputError(f"k={k}: ask for at least one result")
@@ -79,14 +79,12 @@ class RabbitRetriever(BaseRetriever):
 
         예: ``RabbitRetriever.from_index("indexes/헌법", mode="bm25", k=3)``
         """
-        from rabbit_rag.retrievers import make_retriever
 
         return cls(make_retriever(_open(index), mode), k, **kwargs)
 
     @classmethod
     def bm25(cls, index: Index | str | Path, k: int = 5, **kwargs: Any) -> RabbitRetriever:
         """Kiwi BM25 over an index."""
-        from rabbit_rag.retrievers import BM25Retriever
 
         return cls(BM25Retriever(_open(index)), k, **kwargs)
 
@@ -103,7 +101,6 @@ class RabbitRetriever(BaseRetriever):
     ) -> RabbitRetriever:
         """BM25 fused with a dense retriever: the index's own FAISS vectors, or ``dense`` — e.g. a
         llama-index ``VectorStoreIndex`` on any vector store (see :func:`vector_index`)."""
-        from rabbit_rag.retrievers import BM25Retriever, HybridRetriever, make_retriever
 
         idx = _open(index)
         if dense is None:
@@ -118,7 +115,7 @@ class RabbitRetriever(BaseRetriever):
 
 class LlamaIndexRetriever:
     """A llama-index retriever — or a ``VectorStoreIndex`` on any vector store — as a rabbit-rag
-    :class:`~rabbit_rag.retrievers.Retriever`, so our engine and hybrid fusion can use it.
+    :class:`~rabbit_rag.retrieval.Retriever`, so our engine and hybrid fusion can use it.
 
     Given an index, each search asks it for exactly ``k`` results (more when filtering); given a
     retriever, its own top-k applies and the results are cut to ``k``. ``source`` / ``doc_id``
@@ -186,8 +183,6 @@ def vector_index(
     """
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.vector_stores import SimpleVectorStore
-
-    from rabbit_rag.integrations.llama_index.embedding import RabbitEmbedding
 
     idx = _open(index)
     if embed_model is None:

@@ -1,6 +1,6 @@
 """``KiwiSentenceSplitter``: rabbit-rag's Kiwi sentence chunker as a llama-index ``TextSplitter``.
 
-The nodes are the chunks :class:`~ingest.chunker.KiwiChunker` makes for our own index — whole Kiwi
+The nodes are the chunks :class:`~rabbit_rag.text.chunker.KiwiChunker` makes for our own index — whole Kiwi
 sentences packed up to a token budget, neighbours sharing ``overlap_sentences`` sentences, never
 crossing an article heading (제N조) — and they carry exact offsets into the text they were cut from:
 ``document.text[node.start_char_idx:node.end_char_idx] == node.text``.
@@ -12,10 +12,10 @@ afterwards would move the offsets.
 예::
 
     from llama_index.core import Document
-    from rabbit_rag.text import normalize_text
+    from rabbit_rag.text.normalize import normalize_text
 
     doc = Document(text=normalize_text(open("samples/constitution.txt", encoding="utf-8").read()))
-    nodes = KiwiSentenceSplitter(max_tokens=128).get_nodes_from_documents([doc])
+    nodes = KiwiSentenceSplitter(chunk_tokens=128).get_nodes_from_documents([doc])
     doc.text[nodes[0].start_char_idx : nodes[0].end_char_idx] == nodes[0].text   # True
 """
 
@@ -30,29 +30,30 @@ from llama_index.core.node_parser.node_utils import build_nodes_from_splits
 from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
 from llama_index.core.utils import get_tqdm_iterable
 
+from rabbit_rag.text.chunker import KiwiChunker
 from rabbit_rag.types import Document as RabbitDocument
 
 
 class KiwiSentenceSplitter(TextSplitter):
-    """Splits text on Kiwi sentence boundaries into chunks of at most ``max_tokens`` tokens.
+    """Splits text on Kiwi sentence boundaries into chunks of at most ``chunk_tokens`` tokens.
 
     ``count_tokens`` (e.g. an embedder's ``count_tokens``) counts the budget in a model's tokens;
     without it the budget is in Kiwi morphemes, close to subword tokens for Korean. Each node gets a
     ``section`` metadata entry when the chunk lies under a detected heading.
     """
 
-    max_tokens: int = Field(default=256, description="Token budget of one chunk.", ge=8)
+    chunk_tokens: int = Field(default=256, description="Token budget of one chunk.", ge=8)
     overlap_sentences: int = Field(default=1, description="Whole sentences neighbouring chunks share.", ge=0)
     _count_tokens: Callable[[Sequence[str]], list[int]] | None = PrivateAttr(default=None)
 
     def __init__(
         self,
-        max_tokens: int = 256,
+        chunk_tokens: int = 256,
         overlap_sentences: int = 1,
         count_tokens: Callable[[Sequence[str]], list[int]] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(max_tokens=max_tokens, overlap_sentences=overlap_sentences, **kwargs)
+        super().__init__(chunk_tokens=chunk_tokens, overlap_sentences=overlap_sentences, **kwargs)
         self._count_tokens = count_tokens
 
     @classmethod
@@ -60,9 +61,8 @@ class KiwiSentenceSplitter(TextSplitter):
         return "KiwiSentenceSplitter"
 
     def _chunker(self) -> Any:
-        from ingest.chunker import KiwiChunker
 
-        return KiwiChunker(self.max_tokens, self.overlap_sentences, count_tokens=self._count_tokens)
+        return KiwiChunker(self.chunk_tokens, self.overlap_sentences, count_tokens=self._count_tokens)
 
     def split_text(self, text: str) -> list[str]:
         """The chunk texts of ``text``.

@@ -14,7 +14,7 @@ from rabbit_rag.prompts import NOT_FOUND
 
 @pytest.fixture(scope="module")
 def index(sample_index_ro: Path):
-    from rabbit_rag.index.store import open_index
+    from rabbit_rag.index import open_index
 
     return open_index(sample_index_ro)
 
@@ -52,7 +52,7 @@ def test_declining_questions_the_documents_never_mention(index) -> None:
 
 
 def test_decline_share_comes_from_settings() -> None:
-    from rabbit_rag.generators.factory import generator_from_settings
+    from rabbit_rag.components import generator_from_settings
     from rabbit_rag.settings import Settings
 
     gen = generator_from_settings(Settings(extractive_max_missing=0.5), "extractive")

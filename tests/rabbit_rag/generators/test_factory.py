@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rabbit_rag.components import generator_from_settings
 from rabbit_rag.errors import InvalidInputError, ModelUnavailableError
-from rabbit_rag.generators.factory import generator_from_settings, make_generator
+from rabbit_rag.generators.factory import make_generator
 from rabbit_rag.settings import Settings
 
 

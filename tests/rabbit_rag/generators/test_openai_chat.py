@@ -209,8 +209,8 @@ def test_closing_the_stream_disconnects(server: FakeServer) -> None:
 
 def test_llm_generator_over_openai(server: FakeServer, sample_index_ro) -> None:
     from rabbit_rag.engine import Engine
-    from rabbit_rag.index.store import open_index
-    from rabbit_rag.retrievers import BM25Retriever
+    from rabbit_rag.index import open_index
+    from rabbit_rag.retrieval import BM25Retriever
 
     index = open_index(sample_index_ro)
     engine = Engine(BM25Retriever(index), LLMGenerator(model(server, "ok", max_context=2048)), k=5)

@@ -20,7 +20,7 @@ def tiny_embedder(tiny_st_model: Path):
 @pytest.fixture(scope="session")
 def dense_sample_index(tmp_path_factory: pytest.TempPathFactory, tiny_st_model: Path) -> Path:
     """An index of ``samples/`` with vectors from the tiny embedding model. Do not write to it."""
-    from ingest import ingest_paths
+    from rabbit_rag.ingest import ingest_paths
     from tests.conftest import SAMPLES
 
     path = tmp_path_factory.mktemp("dense-sample-index") / "idx"

@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLES
 
+# runs the documentation's snippets as printed, each in a fresh interpreter
+pytestmark = pytest.mark.slow
+
 DOC = ROOT / "docs" / "llama_index.md"
 README = ROOT / "README.md"
 

@@ -16,8 +16,8 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_rabbit_rag_does_not_import_llama_index() -> None:
     done = run(
-        "import sys, rabbit_rag, rabbit_rag.engine, rabbit_rag.retrievers, rabbit_rag.integrations\n"
-        "from rabbit_rag.cli.app import app\n"
+        "import sys, rabbit_rag, rabbit_rag.engine, rabbit_rag.retrieval, rabbit_rag.integrations\n"
+        "from rabbit_rag.cli.main import app\n"
         "assert not [m for m in sys.modules if m.startswith('llama_index')], 'llama_index was imported'\n"
     )
     assert done.returncode == 0, done.stderr

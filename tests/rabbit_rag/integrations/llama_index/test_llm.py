@@ -67,7 +67,7 @@ def test_citation_query_engine_numbers(sample_index_ro: Path) -> None:
     engine = CitationQueryEngine(
         RabbitRetriever.bm25(sample_index_ro, k=4),
         llm=RabbitLLM("extractive"),
-        text_splitter=KiwiSentenceSplitter(max_tokens=512),  # citation chunks on Korean sentence boundaries
+        text_splitter=KiwiSentenceSplitter(chunk_tokens=512),  # citation chunks on Korean sentence boundaries
     )
     response = engine.query("국회의원의 임기는?")
     text = str(response)

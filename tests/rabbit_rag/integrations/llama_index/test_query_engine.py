@@ -15,7 +15,7 @@ from llama_index.core.vector_stores import SimpleVectorStore
 from rabbit_rag.engine import Engine
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.extractive import ExtractiveGenerator
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
 from rabbit_rag.integrations.llama_index import (
     KiwiSentenceSplitter,
     LlamaIndexRetriever,
@@ -26,8 +26,8 @@ from rabbit_rag.integrations.llama_index import (
     node_to_chunk,
     vector_index,
 )
-from rabbit_rag.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
-from rabbit_rag.text import normalize_text
+from rabbit_rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+from rabbit_rag.text.normalize import normalize_text
 from tests.conftest import LLAMA_SCRIPT, SAMPLES
 
 QUESTION = "국회의원의 임기는?"
@@ -124,7 +124,7 @@ def test_engine_with_a_llama_index_dense_backend(dense_sample_index: Path, tiny_
 
 
 def test_llama_index_filters_are_applied(dense_sample_index: Path) -> None:
-    from rabbit_rag.index.store import SearchFilter
+    from rabbit_rag.index import SearchFilter
 
     vindex = vector_index(dense_sample_index)
     hits = LlamaIndexRetriever(vindex).retrieve(QUESTION, 4, SearchFilter(sources=["kobill/*"]))

@@ -10,7 +10,7 @@ from llama_index.core.retrievers import QueryFusionRetriever
 from llama_index.core.schema import MetadataMode, QueryBundle
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.index.store import open_index
+from rabbit_rag.index import open_index
 from rabbit_rag.integrations.llama_index import (
     RabbitLLM,
     RabbitRetriever,
@@ -19,7 +19,7 @@ from rabbit_rag.integrations.llama_index import (
     node_to_chunk,
     vector_index,
 )
-from rabbit_rag.retrievers import BM25Retriever
+from rabbit_rag.retrieval import BM25Retriever
 
 QUESTION = "국회의원의 임기는?"
 
@@ -61,7 +61,7 @@ def test_hybrid_falls_back_to_bm25_without_vectors(sample_index_ro: Path, capsys
 
 
 def test_hybrid_over_index_vectors(dense_sample_index: Path) -> None:
-    from rabbit_rag.retrievers import make_retriever
+    from rabbit_rag.retrieval import make_retriever
 
     index = open_index(dense_sample_index)
     hits = RabbitRetriever.from_index(index, mode="hybrid", k=5).retrieve(QUESTION)
@@ -73,7 +73,7 @@ def test_hybrid_over_index_vectors(dense_sample_index: Path) -> None:
 
 def test_chunk_node_round_trip(sample_index_ro: Path) -> None:
     index = open_index(sample_index_ro)
-    chunk = index.chunks([int(index.generation.chunk_ids[5])])[0]
+    chunk = index.chunks([int(index.chunk_ids()[5])])[0]
     assert node_to_chunk(chunk_to_node(chunk)) == chunk
     nodes = index_nodes(index)
     assert len(nodes) == len(index) and all(n.embedding is None for n in nodes)  # BM25-only: no vectors

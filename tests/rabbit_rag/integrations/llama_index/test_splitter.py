@@ -10,11 +10,11 @@ from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import MetadataMode, TextNode
 from llama_index.core.vector_stores import SimpleVectorStore
 
-from ingest.chunker import KiwiChunker
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.integrations.llama_index import KiwiSentenceSplitter, LlamaIndexRetriever, RabbitEmbedding
-from rabbit_rag.korean import split_sentences
-from rabbit_rag.text import normalize_text
+from rabbit_rag.text.chunker import KiwiChunker
+from rabbit_rag.text.normalize import normalize_text
+from rabbit_rag.text.sentences import split_sentences
 from rabbit_rag.types import Document as RabbitDocument
 from tests.conftest import SAMPLES
 
@@ -31,10 +31,10 @@ def assert_offsets(doc: Document, nodes: list) -> None:
         assert node.get_content(metadata_mode=MetadataMode.NONE) == node.text
 
 
-@pytest.mark.parametrize("max_tokens", [64, 256])
-def test_constitution_offsets(max_tokens: int) -> None:
+@pytest.mark.parametrize("chunk_tokens", [64, 256])
+def test_constitution_offsets(chunk_tokens: int) -> None:
     doc = Document(text=constitution(), metadata={"source": "constitution.txt"})
-    nodes = KiwiSentenceSplitter(max_tokens=max_tokens).get_nodes_from_documents([doc])
+    nodes = KiwiSentenceSplitter(chunk_tokens=chunk_tokens).get_nodes_from_documents([doc])
     assert_offsets(doc, nodes)
     assert len(nodes) > 40
     # the nodes cover the whole text, in order, every chunk starting at or after the previous one
@@ -51,15 +51,15 @@ def test_constitution_offsets(max_tokens: int) -> None:
 def test_nodes_are_our_index_chunks() -> None:
     """The splitter gives exactly the chunks KiwiChunker makes for our index."""
     text = constitution()
-    spans = KiwiChunker(max_tokens=128, overlap_sentences=1).chunk(RabbitDocument(source="c", text=text))
-    nodes = KiwiSentenceSplitter(max_tokens=128, overlap_sentences=1).get_nodes_from_documents([Document(text=text)])
+    spans = KiwiChunker(chunk_tokens=128, overlap_sentences=1).chunk(RabbitDocument(source="c", text=text))
+    nodes = KiwiSentenceSplitter(chunk_tokens=128, overlap_sentences=1).get_nodes_from_documents([Document(text=text)])
     assert [(n.start_char_idx, n.end_char_idx) for n in nodes] == [(s.start, s.end) for s in spans]
 
 
 def test_chunks_end_on_sentence_boundaries() -> None:
     text = constitution()
     ends = {e for _, e in split_sentences(text)}
-    nodes = KiwiSentenceSplitter(max_tokens=96).get_nodes_from_documents([Document(text=text)])
+    nodes = KiwiSentenceSplitter(chunk_tokens=96).get_nodes_from_documents([Document(text=text)])
     on_boundary = sum(n.end_char_idx in ends for n in nodes)
     # only a sentence longer than the whole budget may be cut inside; the constitution has few
     assert on_boundary >= 0.95 * len(nodes)
@@ -71,7 +71,7 @@ def test_repeated_text_keeps_exact_offsets() -> None:
     para = "제1항 이 조항은 삭제한다. 이 조항은 삭제한다. 이 조항은 삭제한다."
     text = "\n\n".join([para] * 6)
     doc = Document(text=text)
-    nodes = KiwiSentenceSplitter(max_tokens=8, overlap_sentences=1).get_nodes_from_documents([doc])
+    nodes = KiwiSentenceSplitter(chunk_tokens=8, overlap_sentences=1).get_nodes_from_documents([doc])
     assert_offsets(doc, nodes)
     assert len({n.start_char_idx for n in nodes}) == len(nodes)  # no two nodes claim the same place
     assert nodes[-1].end_char_idx == len(text)
@@ -82,11 +82,11 @@ def test_raw_crlf_text_offsets() -> None:
     raw = (SAMPLES / "constitution.txt").read_bytes().decode("utf-8")
     assert "\r\n" in raw
     doc = Document(text=raw)
-    assert_offsets(doc, KiwiSentenceSplitter(max_tokens=128).get_nodes_from_documents([doc]))
+    assert_offsets(doc, KiwiSentenceSplitter(chunk_tokens=128).get_nodes_from_documents([doc]))
 
 
 def test_split_text_and_sections() -> None:
-    sp = KiwiSentenceSplitter(max_tokens=32)
+    sp = KiwiSentenceSplitter(chunk_tokens=32)
     pieces = sp.split_text(
         "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
     )
@@ -100,7 +100,7 @@ def test_split_text_and_sections() -> None:
 
 def test_model_token_budget(tiny_embedder) -> None:
     text = constitution()[:6000]
-    sp = KiwiSentenceSplitter(max_tokens=64, count_tokens=tiny_embedder.count_tokens)
+    sp = KiwiSentenceSplitter(chunk_tokens=64, count_tokens=tiny_embedder.count_tokens)
     nodes = sp.get_nodes_from_documents([Document(text=text)])
     assert_offsets(Document(text=text), nodes)
     assert max(tiny_embedder.count_tokens([n.text for n in nodes])) <= 64
@@ -108,7 +108,7 @@ def test_model_token_budget(tiny_embedder) -> None:
 
 def test_bad_budget() -> None:
     with pytest.raises((InvalidInputError, ValueError)):
-        KiwiSentenceSplitter(max_tokens=2)
+        KiwiSentenceSplitter(chunk_tokens=2)
 
 
 def test_ingestion_pipeline_into_vector_store(tiny_embedder) -> None:
@@ -122,7 +122,7 @@ def test_ingestion_pipeline_into_vector_store(tiny_embedder) -> None:
     for d in docs:
         d.excluded_embed_metadata_keys = ["source"]  # embed the passage alone, so it is its own neighbour
     embed = RabbitEmbedding(tiny_embedder)
-    pipeline = IngestionPipeline(transformations=[KiwiSentenceSplitter(max_tokens=128), embed])
+    pipeline = IngestionPipeline(transformations=[KiwiSentenceSplitter(chunk_tokens=128), embed])
     nodes = pipeline.run(documents=docs)
     by_id = {d.doc_id: d for d in docs}
     for node in nodes:

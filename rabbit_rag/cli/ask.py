@@ -1,0 +1,85 @@
+"""``rabbit-rag ask``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from rabbit_rag.cli.app import app
+from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.components import engine_from_settings, open_index_from_settings
+from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
+from rabbit_rag.limits import MAX_ASK_K
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in Korean (or any language the documents use)."),
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
+    llm: str | None = typer.Option(
+        None,
+        "--llm",
+        help="auto (the transformers model if it loads, else extractive), transformers, openai or extractive "
+        "(no language model). Default: RABBIT_RAG_LLM, else auto.",
+    ),
+    k: int | None = typer.Option(
+        None,
+        "-k",
+        "--top-k",
+        min=1,
+        max=MAX_ASK_K,
+        help="Passages retrieved as sources (default: RABBIT_RAG_ASK_TOP_K, 5).",
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", "-m", help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Chat model id or folder (transformers) or served model name (openai)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {question, answer, generator, ...}."),
+) -> None:
+    """Answer a question from an index, citing the exact passages the answer rests on.
+
+    The answer streams to the terminal, then each citation is listed with its source, character
+    offsets and quoted sentence. Notices (e.g. a fallback to the extractive answerer) go to stderr.
+
+    Examples:
+
+      rabbit-rag ask "국회의원 임기는?" --index indexes/sample --llm extractive
+
+      rabbit-rag ask "육아휴직 대상 자녀 나이는?" --index indexes/sample --llm openai --json
+    """
+    s = settings()
+    answer = None
+    with cli_errors(as_json):
+        check_question(question, s.max_question_chars)  # before loading anything
+        idx = open_index_from_settings(s, index)
+        engine = engine_from_settings(s, idx, llm=llm, mode=mode, k=k, model=model)
+        if as_json:
+            answer = engine.ask(question)
+        else:
+            for event in engine.stream(question):
+                if isinstance(event, TokenEvent):
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif isinstance(event, DoneEvent):
+                    answer = event.answer
+    assert answer is not None
+    if not as_json:
+        typer.echo("")  # end the streamed line before any notice
+    for note in answer.notes:
+        err(f"rabbit-rag: {note}")
+    if answer.dropped_citations:
+        err(f"rabbit-rag: dropped citation numbers that name no source: {answer.dropped_citations}")
+    if as_json:
+        print_json(answer.to_dict())
+        return
+    if answer.citations:
+        typer.echo("\n출처:")
+    for c in answer.citations:
+        page = f" p.{c.page}" if c.page is not None else ""
+        typer.echo(f"[{c.n}] {c.source}{page} [{c.start}:{c.end}]\n    “{' '.join(c.quote.split())}”")
+    total = answer.timings.get("total_ms")
+    err(f"({answer.generator}" + (f", {total:.0f} ms)" if total is not None else ")"))

@@ -1,0 +1,66 @@
+"""``rabbit-rag ingest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rabbit_rag.cli.app import app
+from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.ingest import IngestOptions, ingest_paths
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(
+        ..., help="Files and folders to ingest (folders are walked; hidden files skipped)."
+    ),
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder; created when new or empty."),
+    embed_model: str | None = typer.Option(
+        None,
+        "--embed-model",
+        help="sentence-transformers id or local folder for dense search, or 'none' for BM25 only. "
+        "Default: the index's own model, or RABBIT_RAG_EMBED_MODEL for a new index.",
+    ),
+    sync: bool = typer.Option(False, "--sync", help="Also remove documents whose files are gone."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 3 when any file failed."),
+    chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Chunk budget for a new index (default 256)."),
+) -> None:
+    """Read documents into an index (Kiwi sentences, chunks, BM25, optional dense vectors).
+
+    Incremental: unchanged files are skipped without re-embedding, changed files are replaced. A file
+    that fails is reported with its reason and the rest is ingested.
+
+    Examples:
+
+      rabbit-rag ingest samples --index indexes/sample --embed-model none
+
+      rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
+    """
+    s = settings()
+    with cli_errors(as_json):
+        report = ingest_paths(
+            [str(p) for p in paths], index, embed_model=embed_model, sync=sync,
+            options=IngestOptions.from_settings(s), chunk_tokens=chunk_tokens,
+        )  # fmt: skip
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        c = report.counts
+        err(
+            f"{report.index}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {len(report.skipped)} skipped, {len(report.failed)} failed "
+            f"({report.chunks_added} chunks, {report.embedded} embedded) in {report.seconds:.1f}s"
+        )
+        for skip in report.skipped:
+            err(f"  skipped {skip['source']}: {skip['reason']}")
+        for f in report.failed:
+            err(f"  failed  {f['source']}: {f['reason']}")
+        typer.echo(
+            f"index {report.index}: {c.get('documents', 0)} documents, {c.get('chunks', 0)} chunks, "
+            f"{c.get('vectors', 0)} vectors (embedding: {report.embedding_model or 'none, BM25 only'})"
+        )
+    if strict and report.failed:
+        raise typer.Exit(3)

@@ -1,0 +1,295 @@
+"""Reading an index folder: :class:`Index`, the one read interface every caller uses.
+
+Retrievers, the engine, the API, evaluation and the llama-index components all go through these
+operations — BM25 top-k, dense top-k, chunks by id, documents and their text, counts — so SQL and the
+on-disk formats stay inside :mod:`rabbit_rag.index`. An :class:`Index` holds one generation (one
+docstore revision's search files): a search during an ingest sees the old or the new index, never a mix.
+:meth:`Index.refresh` switches to a newer one.
+
+Opening never writes, except through :func:`~rabbit_rag.index.publish.repair` under the writer lock
+when a crash left the search files behind the docstore.
+
+예::
+
+    from rabbit_rag import open_index
+    index = open_index("indexes/헌법")
+    for hit in index.search("대통령 임기는 몇 년이야?", k=3):
+        print(hit.chunk.source, hit.chunk.start, hit.chunk.text[:40])
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rabbit_rag.embeddings import Embedder, is_none_model, load_embedder
+from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError, ModelUnavailableError
+from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, StoredDocument
+from rabbit_rag.index.filters import SearchFilter
+from rabbit_rag.index.generation import Generation, load_generation
+from rabbit_rag.index.manifest import check_tokenizer, read_manifest
+from rabbit_rag.index.publish import published_revision, repair
+from rabbit_rag.notices import notice
+from rabbit_rag.retrieval import make_retriever
+from rabbit_rag.text.terms import bm25_query_terms
+from rabbit_rag.types import Chunk, ScoredChunk, SearchMode
+
+
+class Index:
+    """A readable index: documents, chunks, and BM25 / dense search over one generation.
+
+    Thread-safe for concurrent searches. ``embed_model``, when given, must be the index's own model
+    (an error otherwise: vectors of different models cannot be compared).
+    """
+
+    def __init__(self, path: str | Path, embed_model: str | None = None, embed_device: str | None = None) -> None:
+        self.path = Path(path)
+        self.manifest = read_manifest(self.path)
+        check_tokenizer(self.path, self.manifest)
+        built = self.manifest["embedding"].get("model")
+        if embed_model is not None and not is_none_model(embed_model) and built is not None and built != embed_model:
+            raise IndexMismatchError(
+                f"{self.path}: built with embedding model {built!r}, asked for {embed_model!r}; vectors "
+                "of different models cannot be compared. Use the index's model or ingest into a new index."
+            )
+        self.embed_device = embed_device
+        self._store = DocStore(self.path / DOCSTORE_FILE, readonly=True)
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._embedder_error: str | None = None
+        self.generation = self._open_generation()
+
+    # -- generations ------------------------------------------------------------------------------
+    def _open_generation(self) -> Generation | None:
+        for _ in range(5):
+            if published_revision(self.manifest) != self._store.revision():
+                # A crash between the docstore commit and publishing (repaired here), or an ingest in
+                # progress (its writer holds the lock and publishes when done: keep the published one).
+                repair(self.path)
+                self.manifest = read_manifest(self.path)
+            revision = published_revision(self.manifest)
+            if revision is None:
+                return None
+            try:
+                return load_generation(self.path, revision, self.manifest["bm25"])
+            except FileNotFoundError:
+                self.manifest = read_manifest(self.path)  # pruned under us by a newer ingest: retry
+        raise IndexNotFoundError(f"{self.path}: the current generation's files are missing; re-run ingest")
+
+    @property
+    def revision(self) -> int:
+        """The docstore revision of the generation this index searches (0 before the first publish)."""
+        return self.generation.revision if self.generation else 0
+
+    def latest(self) -> Index:
+        """A snapshot of the newest published generation: this index when nothing newer was published,
+        else a new :class:`Index` sharing this one's docstore connection and embedding model (cheap:
+        nothing is reopened or reloaded). This index keeps its own generation, so a search already
+        running on it finishes on the index it started on.
+
+        예: ``index = index.latest()``
+        """
+        manifest = read_manifest(self.path)
+        if published_revision(manifest) == (self.generation.revision if self.generation else None):
+            return self
+        snap = copy.copy(self)
+        snap._lock = threading.Lock()
+        snap.manifest = manifest
+        snap.generation = snap._open_generation()
+        return snap
+
+    def refresh(self) -> bool:
+        """Switch this index to the newest published generation. Returns whether it changed.
+
+        A hybrid search that runs while another thread refreshes may take its BM25 and dense halves
+        from two generations; where that matters (a server), swap in :meth:`latest` instead."""
+        manifest = read_manifest(self.path)
+        old_rev = self.generation.revision if self.generation else None
+        if published_revision(manifest) == old_rev:
+            return False
+        with self._lock:
+            self.manifest = manifest
+            self.generation = self._open_generation()
+        return True
+
+    def close(self) -> None:
+        """Release the docstore connection (the index cannot be read afterwards)."""
+        self._store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- embeddings ---------------------------------------------------------------------------------
+    @property
+    def embed_model(self) -> str | None:
+        """The model the vectors were made with, or None for a BM25-only index."""
+        return self.manifest["embedding"].get("model")
+
+    @property
+    def has_vectors(self) -> bool:
+        return bool(self.generation is not None and self.generation.has_vectors and self.embed_model)
+
+    def embedder(self) -> Embedder | None:
+        """The index's embedding model, loaded on first use; None (with a notice) if it cannot load."""
+        model = self.embed_model
+        if model is None:
+            return None
+        if self._embedder is None and self._embedder_error is None:
+            try:
+                self._embedder = load_embedder(model, device=self.embed_device)
+            except ModelUnavailableError as e:
+                self._embedder_error = str(e)
+                notice(f"dense search unavailable: {e}")
+        return self._embedder
+
+    def dense_unavailable_reason(self) -> str | None:
+        """Why dense search cannot run here, or None when it can."""
+        if self.embed_model is None:
+            emb = self.manifest["embedding"]
+            why = emb.get("reason") or "it was built with --embed-model none"
+            return f"the index has no vectors ({why})"
+        if not self.has_vectors:
+            return "the index has no vectors yet"
+        if self.embedder() is None:
+            return self._embedder_error
+        return None
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector from the index's own model; :class:`InvalidInputError` when dense search
+        is not possible here (the message says why)."""
+        reason = self.dense_unavailable_reason()
+        if reason is not None:
+            raise InvalidInputError(f"dense search is not possible on {self.path}: {reason}")
+        embedder = self.embedder()
+        assert embedder is not None
+        return embedder.embed_query(query)
+
+    # -- search -----------------------------------------------------------------------------------
+    def bm25_top_k(self, query: str, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
+        """The ``k`` best chunks for ``query`` by Kiwi BM25 (only positive scores), best first.
+
+        The query's nouns written together count as the compound the index knows (국회의원, not
+        국회 + 의원); words the index never saw match nothing.
+        """
+        gen = self.generation
+        if gen is None or not len(gen):
+            return []
+        store = self._store
+        term_ids = store.term_ids(bm25_query_terms(query, store.known_terms))
+        mask = self._mask(gen, filters)
+        rows, scores = gen.bm25.top_k(term_ids, k, weight_mask=mask)
+        return self._hits(gen.chunk_ids[rows], scores, "bm25")
+
+    def dense_top_k(self, query_vector: np.ndarray, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
+        """The ``k`` chunks whose vectors are nearest (cosine) to ``query_vector`` (see :meth:`embed_query`)."""
+        gen = self.generation
+        if gen is None or gen.vectors is None:
+            reason = self.dense_unavailable_reason() or "the index has no vectors"
+            raise InvalidInputError(f"dense search is not possible on {self.path}: {reason}")
+        allowed = gen.chunk_ids[self._mask(gen, filters) > 0] if filters else None
+        ids, scores = gen.vectors.search(query_vector, k, allowed_ids=allowed)
+        return self._hits(ids, scores, "dense")
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        *,
+        source: str | Sequence[str] | None = None,
+        doc_id: str | Sequence[str] | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+        rrf_k: int = 60,
+    ) -> list[ScoredChunk]:
+        """Search the index. ``mode`` is ``hybrid`` (default), ``bm25`` or ``dense``.
+
+        ``source`` filters by source name (exact, or a shell pattern such as ``kobill/*`` that may
+        match the tail of the source path) and ``doc_id`` by document id. Hybrid falls back to BM25,
+        with a notice, when the index has no usable vectors; ``dense`` is then an error.
+
+        예: ``index.search("국회의원 임기", k=3, mode="bm25", source="constitution.txt")``
+        """
+        retriever = make_retriever(self, mode, weights=weights, rrf_k=rrf_k)
+        return retriever.retrieve(query, k, filters=SearchFilter.of(source, doc_id))
+
+    @staticmethod
+    def _mask(gen: Generation, filters: SearchFilter | None) -> np.ndarray | None:
+        return gen.row_mask(filters.doc_ids, filters.source_match()) if filters else None
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, name: str) -> list[ScoredChunk]:
+        chunks = self._store.get_chunks([int(i) for i in ids])
+        return [
+            ScoredChunk(chunks[int(i)], float(s), {name: float(s)})
+            for i, s in zip(ids, scores, strict=True)
+            if int(i) in chunks
+        ]
+
+    # -- reading ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.generation) if self.generation else 0
+
+    def chunk_ids(self) -> np.ndarray:
+        """Ids of every chunk of this generation, ascending."""
+        return self.generation.chunk_ids if self.generation else np.zeros(0, np.int64)
+
+    def chunks(self, chunk_ids: Sequence[int]) -> list[Chunk]:
+        """Chunks by id, in the order asked (ids unknown to the docstore are left out)."""
+        got = self._store.get_chunks(chunk_ids)
+        return [got[int(i)] for i in chunk_ids if int(i) in got]
+
+    def stored_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(chunk_id, float32 vector)`` of every live chunk, as stored (no re-embedding); nothing for a
+        BM25-only index."""
+        dim = self.manifest["embedding"].get("dim")
+        if not dim or not self.embed_model:
+            return
+        for cid, blob in self._store.live_embeddings():
+            yield int(cid), np.frombuffer(blob, dtype="<f2").astype(np.float32)
+
+    def documents(self, limit: int | None = None, offset: int = 0) -> list[StoredDocument]:
+        """Live documents, ordered by source."""
+        return self._store.list_documents(limit, offset)
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        return self._store.get_document(doc_id)
+
+    def find_document(self, uri: str) -> StoredDocument | None:
+        """The live document whose identity (file URI, or source for in-memory documents) is ``uri``."""
+        return self._store.find_document(uri)
+
+    def document_text(self, doc_id: str) -> str | None:
+        """The normalized text that chunk and citation offsets point into."""
+        return self._store.document_text(doc_id)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The live chunks of one document, in order."""
+        return self._store.document_chunks(doc_id)
+
+    def counts(self) -> dict[str, int]:
+        """Live documents, chunks, vectors and vocabulary size, as the docstore has them now."""
+        return self._store.counts()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "revision": self.revision,
+            "embedding": self.manifest["embedding"],
+            "chunking": self.manifest["chunking"],
+            "counts": self.manifest["counts"],
+        }
+
+
+def open_index(path: str | Path, embed_model: str | None = None, embed_device: str | None = None) -> Index:
+    """Open an existing index folder for reading.
+
+    예: ``index = open_index("indexes/헌법")``
+    """
+    return Index(path, embed_model=embed_model, embed_device=embed_device)

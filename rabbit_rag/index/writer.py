@@ -1,0 +1,283 @@
+"""The write side of an index: one writer at a time (an exclusive lock), used by ingest and the API.
+
+Changes go into one docstore transaction; :meth:`IndexWriter.checkpoint` commits what is there so far
+and :meth:`IndexWriter.close` commits and publishes a new generation (:mod:`rabbit_rag.index.publish`).
+Leaving the ``with`` block on an exception rolls back to the last checkpoint and leaves the published
+index untouched.
+
+예::
+
+    with IndexWriter("indexes/헌법", embed_model="none") as writer:
+        doc_id, _ = writer.begin_document(uri="memo", source="메모.txt", title=None, content_hash="…", text="…")
+        writer.add_chunks(doc_id, rows)
+        writer.end_document(doc_id, len(rows))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, Embedder, is_none_model, load_embedder
+from rabbit_rag.errors import IndexNotFoundError, InvalidInputError, ModelUnavailableError
+from rabbit_rag.index.bm25 import BM25_PARAMS
+from rabbit_rag.index.docstore import DOCSTORE_FILE, ChunkRow, DocStore, StoredDocument
+from rabbit_rag.index.fsio import WriterLock
+from rabbit_rag.index.manifest import (
+    MANIFEST_FILE,
+    check_tokenizer,
+    check_write_request,
+    chunking_entry,
+    embedding_entry,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+)
+from rabbit_rag.index.publish import publish, published_revision
+from rabbit_rag.notices import notice
+from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
+
+
+class IndexWriter:
+    """The write side of an index folder (created when new or empty).
+
+    ``embed_model``, ``chunk_tokens`` and ``chunk_overlap_sentences`` are what the caller asks for: an
+    existing index refuses other values (None means "the index's own"). For a new index, None takes
+    the ``default_*`` values. The embedding model is loaded here, because vectors written into the
+    index must come from the index's own model; ingest embeds with :attr:`embedder`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        embed_model: str | None = None,
+        default_embed_model: str | None = None,
+        embed_device: str | None = None,
+        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        chunk_tokens: int | None = None,
+        chunk_overlap_sentences: int | None = None,
+        default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+    ) -> None:
+        self.path = Path(path)
+        self._prepare_folder()
+        self._lock = WriterLock(self.path)
+        self._lock.acquire(blocking=True)
+        try:
+            self._store = DocStore(self.path / DOCSTORE_FILE)
+            self.embedder: Embedder | None = None
+            if (self.path / MANIFEST_FILE).exists():
+                self.manifest = self._existing_manifest(
+                    embed_model, chunk_tokens, chunk_overlap_sentences, embed_device, embed_batch_size
+                )
+            else:
+                self.manifest = self._new_manifest(
+                    embed_model if embed_model is not None else default_embed_model,
+                    embed_device,
+                    embed_batch_size,
+                    chunk_tokens if chunk_tokens is not None else default_chunk_tokens,
+                    chunk_overlap_sentences if chunk_overlap_sentences is not None else default_overlap_sentences,
+                )
+            self.vocab = self._store.load_vocab()
+            self._pending_terms: list[tuple[str, int]] = []
+            self.rev = self._store.begin()
+            self.changed = False
+        except BaseException:
+            self._lock.release()
+            raise
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _prepare_folder(self) -> None:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise IndexNotFoundError(f"{p}: exists and is not a folder; give --index a folder path")
+        if p.is_dir() and not (p / MANIFEST_FILE).exists():
+            stray = [c.name for c in p.iterdir() if c.name not in {".lock", DOCSTORE_FILE}]
+            if stray:
+                raise IndexNotFoundError(
+                    f"{p}: not a rabbit-rag index and not empty (holds {', '.join(sorted(stray)[:3])}"
+                    f"{'…' if len(stray) > 3 else ''}); nothing was written. Give --index a new or empty folder."
+                )
+        p.mkdir(parents=True, exist_ok=True)
+
+    def _existing_manifest(
+        self,
+        embed_model: str | None,
+        chunk_tokens: int | None,
+        overlap: int | None,
+        embed_device: str | None,
+        batch_size: int,
+    ) -> dict[str, Any]:
+        manifest = read_manifest(self.path)
+        check_tokenizer(self.path, manifest)
+        check_write_request(
+            self.path, manifest, embed_model=embed_model, chunk_tokens=chunk_tokens, overlap_sentences=overlap
+        )
+        emb = manifest["embedding"]
+        if emb.get("model"):
+            try:
+                self.embedder = load_embedder(emb["model"], device=embed_device, batch_size=batch_size)
+            except ModelUnavailableError as e:
+                raise ModelUnavailableError(
+                    emb["model"],
+                    f"{e.reason} — this index stores its vectors, so new chunks must be embedded with the same model",
+                ) from e
+        elif emb.get("reason"):
+            notice(f"index is BM25-only ({emb['reason']})")
+        return manifest
+
+    def _new_manifest(
+        self, requested: str | None, embed_device: str | None, batch_size: int, chunk_tokens: int, overlap: int
+    ) -> dict[str, Any]:
+        if is_none_model(requested):
+            embedding = embedding_entry("none", None, None, None, None)
+        else:
+            assert requested is not None
+            try:
+                self.embedder = load_embedder(requested, device=embed_device, batch_size=batch_size)
+                embedding = embedding_entry(requested, requested, self.embedder.dim, self.embedder.max_tokens, None)
+            except ModelUnavailableError as e:
+                notice(f"embedding model unavailable, building a BM25-only index: {e}")
+                embedding = embedding_entry(requested, None, None, None, str(e))
+        manifest = new_manifest(embedding, chunking_entry(chunk_tokens, overlap, embedding["model"]), dict(BM25_PARAMS))
+        write_manifest(self.path, manifest)
+        return manifest
+
+    # -- context manager --------------------------------------------------------------------------
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- writing ----------------------------------------------------------------------------------
+    @property
+    def chunk_tokens(self) -> int:
+        return int(self.manifest["chunking"]["max_tokens"])
+
+    @property
+    def overlap_sentences(self) -> int:
+        return int(self.manifest["chunking"]["overlap_sentences"])
+
+    def term_ids(self, terms: Iterable[str]) -> np.ndarray:
+        """Vocabulary ids for ``terms``, adding new terms to the vocabulary."""
+        vocab = self.vocab
+        out = []
+        for t in terms:
+            i = vocab.get(t)
+            if i is None:
+                i = vocab[t] = len(vocab)
+                self._pending_terms.append((t, i))
+            out.append(i)
+        return np.asarray(out, dtype=np.uint32)
+
+    def find(self, uri: str) -> StoredDocument | None:
+        """The live document with this URI (its identity for incremental ingest), if any."""
+        return self._store.find_document(uri)
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        return self._store.get_document(doc_id)
+
+    def upsert(self, *, chunks: Sequence[ChunkRow], **fields: Any) -> tuple[str, bool]:
+        """Insert or replace one document with all its chunks at once. Returns ``(doc_id, was_update)``.
+
+        ``fields`` are those of :meth:`begin_document`; for documents too large to hold all chunks in
+        memory, use :meth:`begin_document`, :meth:`add_chunks` and :meth:`end_document`.
+        """
+        doc_id, was_update = self.begin_document(**fields)
+        self.add_chunks(doc_id, chunks)
+        self.end_document(doc_id, len(chunks))
+        return doc_id, was_update
+
+    def begin_document(
+        self,
+        *,
+        uri: str,
+        source: str,
+        title: str | None,
+        content_hash: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+    ) -> tuple[str, bool]:
+        """Start writing a document (replacing any older version); its chunks follow in batches
+        (:meth:`add_chunks`), then :meth:`end_document` or :meth:`cancel_document`.
+        Returns ``(doc_id, was_update)``."""
+        self._flush_terms()
+        self.changed = True
+        return self._store.begin_document(
+            self.rev, uri=uri, source=source, title=title, content_hash=content_hash, size=size,
+            mtime_ns=mtime_ns, text=text, metadata=metadata or {},
+        )  # fmt: skip
+
+    def add_chunks(self, doc_id: str, chunks: Sequence[ChunkRow]) -> None:
+        if self.embedder is not None and any(c.embedding is None for c in chunks):
+            raise InvalidInputError("this index stores vectors: every chunk needs an embedding")
+        self._flush_terms()
+        self._store.add_chunks(self.rev, doc_id, chunks)
+
+    def end_document(self, doc_id: str, n_chunks: int) -> None:
+        self._store.end_document(doc_id, n_chunks)
+
+    def cancel_document(self) -> None:
+        """Undo the document begun last (its older version, if any, stays)."""
+        self._store.cancel_document()
+
+    def touch(self, doc_id: str, size: int | None, mtime_ns: int | None) -> None:
+        """Record a new size and mtime for an unchanged file, so the next ingest need not hash it."""
+        self._store.touch_document(doc_id, size, mtime_ns)
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document (as of this revision). Returns whether it was live."""
+        removed = self._store.remove_document(self.rev, doc_id)
+        self.changed = self.changed or removed
+        return removed
+
+    def live_documents(self) -> list[tuple[str, str]]:
+        """``(doc_id, uri)`` of every live document."""
+        return list(self._store.iter_live_uris())
+
+    def _flush_terms(self) -> None:
+        if self._pending_terms:
+            self._store.add_terms(self._pending_terms)
+            self._pending_terms = []
+
+    def checkpoint(self) -> None:
+        """Commit what was written so far (durable, acknowledged) and keep writing."""
+        if not self.changed:
+            return
+        self._flush_terms()
+        self._store.commit(self.rev)
+        self.rev = self._store.begin()
+
+    def close(self) -> dict[str, int]:
+        """Commit, publish a new generation when anything changed, and release the lock."""
+        try:
+            self._flush_terms()
+            if self.changed:
+                self._store.commit(self.rev)
+            else:
+                self._store.rollback()
+            if self.changed or published_revision(self.manifest) != self._store.revision():
+                publish(self.path, self._store, self.manifest)
+            return self.manifest["counts"]
+        finally:
+            self._store.close()
+            self._lock.release()
+
+    def abort(self) -> None:
+        """Roll back to the last checkpoint; the published generation stays as it was."""
+        try:
+            self._store.rollback()
+            self.vocab = {}
+        finally:
+            self._store.close()
+            self._lock.release()

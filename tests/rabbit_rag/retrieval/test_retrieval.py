@@ -1,0 +1,72 @@
+"""Retrieval quality on the sample corpus and the retriever interface."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rabbit_rag.errors import InvalidInputError
+from rabbit_rag.index import open_index
+from rabbit_rag.retrieval import BM25Retriever, HybridRetriever, Retriever
+from rabbit_rag.types import Chunk, ScoredChunk
+from tests.conftest import shared_data
+
+
+def test_president_term_finds_article_70_first(sample_index_ro: Path) -> None:
+    hit = open_index(sample_index_ro).search("대통령 임기는 몇 년이야?", k=1, mode="bm25")[0]
+    assert hit.chunk.text.startswith("제70조") and "대통령의 임기는 5년" in hit.chunk.text
+
+
+def test_constitution_questions_find_their_evidence(sample_index_ro: Path) -> None:
+    qa = [
+        json.loads(line)
+        for line in shared_data("corpus", "constitution_qa.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    idx = open_index(sample_index_ro)
+    found = [
+        q["id"] for q in qa if any(q["evidence"] in h.chunk.text for h in idx.search(q["question"], k=3, mode="bm25"))
+    ]
+    assert len(qa) == 16
+    assert len(found) >= 15, sorted({q["id"] for q in qa} - set(found))
+
+
+def test_hybrid_fuses_by_reciprocal_rank() -> None:
+    def hit(i: int, score: float) -> ScoredChunk:
+        return ScoredChunk(Chunk(i, "d", "s", 0, 1, "x"), score, {})
+
+    class Fixed:
+        def __init__(self, name: str, ids: list[int]):
+            self.name, self.ids = name, ids
+
+        def retrieve(self, query: str, k: int, filters=None) -> list[ScoredChunk]:
+            return [hit(i, 10.0 - r) for r, i in enumerate(self.ids)][:k]
+
+    a, b = Fixed("a", [1, 2, 3]), Fixed("b", [2, 4, 3])
+    assert isinstance(a, Retriever)
+    fused = HybridRetriever([a, b]).retrieve("q", 3)
+    assert [h.chunk.chunk_id for h in fused] == [2, 3, 1]  # 2 and 3 are in both lists, 1 ranks first in one
+    weighted = HybridRetriever([a, b], weights=[1.0, 0.0]).retrieve("q", 3)
+    assert [h.chunk.chunk_id for h in weighted] == [1, 2, 3]
+    scored = HybridRetriever([a, b], fusion="score").retrieve("q", 2)
+    assert [h.chunk.chunk_id for h in scored] == [2, 1]  # min-max: 2 → 0.5 + 1.0, 1 → 1.0 + 0
+    with pytest.raises(InvalidInputError):
+        HybridRetriever([a, b], weights=[1.0])
+
+
+def test_bad_queries(sample_index_ro: Path) -> None:
+    bm25 = BM25Retriever(open_index(sample_index_ro))
+    with pytest.raises(InvalidInputError, match="empty"):
+        bm25.retrieve("  ", 3)
+    with pytest.raises(InvalidInputError, match="limit"):
+        bm25.retrieve("가" * 5000, 3)
+    assert bm25.retrieve("zzzqqq", 3) == []  # unknown words match nothing
+    with pytest.raises(InvalidInputError, match="mode"):
+        open_index(sample_index_ro).search("임기", mode="fuzzy")
+
+
+def test_dense_mode_on_bm25_index_falls_back(sample_index_ro: Path, capsys) -> None:
+    hits = open_index(sample_index_ro).search("대통령 임기", k=1, mode="dense")
+    assert hits and "BM25 only" in capsys.readouterr().err
