@@ -90,6 +90,7 @@ def test_xlsx_dates_numbers_and_shared_strings_from_raw_xml() -> None:
     ]
 
 
+@pytest.mark.slow  # a 1,000,000-cell workbook through a parse child: 10-35 s here
 def test_a_million_cell_sheet_stops_at_the_cell_limit_and_says_what_it_skipped() -> None:
     data = big_xlsx(100_000, cols=10)  # 1,000,000 filled cells
     with ParseWorker(ReadLimits(timeout_s=120), memory_mb=1536) as worker:

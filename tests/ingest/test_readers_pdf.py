@@ -278,6 +278,7 @@ def test_autospace_gaps_between_korean_and_digits_are_not_word_breaks() -> None:
     assert text == "해군 장병 40명이 사망했고 2010년 3월 발표에서 천안함이 침몰했다"
 
 
+@pytest.mark.slow  # a parse child per PDF family, compared with in-process reads
 def test_the_parse_worker_reads_pdfs_as_read_bytes_does() -> None:
     """The worker's child turns PDFium's system font matching off (text_only_fonts): same text, faster."""
     from rabbit_rag.ingest.readers.isolation import ParseWorker
