@@ -4,8 +4,9 @@ Whatever the reader, a span whose word spacing is implausible for Korean (``임 
 is re-spaced with Kiwi (:func:`rabbit_rag.text.spacing.repair_spacing`). The repaired text *is* the
 document text: page spans, section starts and blocks are carried over to it, so offsets and
 citations point into what users see, and a title the reader took from the first line follows it.
-The metadata says what happened: ``spacing_repaired_spans`` (how many spans), and for paged
-documents ``spacing_repaired_pages`` (which pages).
+The metadata says what happened: ``spacing_repaired_spans`` (how many spans), for paged
+documents ``spacing_repaired_pages`` (which pages), and ``spacing_unrepaired_chars`` when a document
+had more to re-space than :data:`~rabbit_rag.text.spacing.MAX_RESPACED_CHARS`.
 
 Normal text is returned as the same object, untouched (measured byte for byte on the KorQuAD
 contexts, the constitution and the bills in ``benchmarks/pdf_fidelity.py``).
@@ -33,9 +34,13 @@ def repair_document_spacing(doc: Document) -> Document:
     """``doc`` with its implausibly spaced spans re-spaced and its offsets carried over (see the module doc)."""
     result = repair_spacing(doc.text)
     if not result.edits:
+        if result.unrepaired:
+            return dataclasses.replace(doc, metadata={**doc.metadata, "spacing_unrepaired_chars": result.unrepaired})
         return doc
     move = OffsetMap(doc.text, result.edits)
     metadata = dict(doc.metadata)
+    if result.unrepaired:
+        metadata["spacing_unrepaired_chars"] = result.unrepaired  # past the per-document cap
     metadata["spacing_repaired_spans"] = len(result.edits)
     if doc.pages:
         starts = [s for s, _, _ in doc.pages]

@@ -50,6 +50,13 @@ WHOLE_LINE_BELOW = 1.6
 #: space has lost its spaces (normal lines of 20+ syllables peak at 7.5 in the corpora above).
 GLUED_MIN_SYLLABLES = 20
 GLUED_ABOVE = 15.0
+#: Kiwi re-spaces about 2,000-10,000 characters a second on a loaded 2-core machine, so a document
+#: gets at most this many characters re-spaced (the rest is left as it was and counted in
+#: ``SpacingResult.unrepaired``: a deterministic cap, so the same file always gives the same text),
+#: and a span is re-spaced in pieces of at most :data:`MAX_PIECE_CHARS` (cut at a space when there is
+#: one nearby), so a 1 MB line without spaces stays inside the parse time limit.
+MAX_RESPACED_CHARS = 20_000
+MAX_PIECE_CHARS = 1_000
 
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 _LONG_RUN = re.compile("[\uac00-\ud7a3]{12}")  # a line that lost its spaces has long Hangul runs
@@ -77,6 +84,25 @@ class SpacingResult:
 
     text: str
     edits: tuple[SpacingEdit, ...]
+    #: Characters of implausible spans left as they were (past :data:`MAX_RESPACED_CHARS`).
+    unrepaired: int = 0
+
+
+def _pieces(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` cut into pieces of at most :data:`MAX_PIECE_CHARS`, at a space near the cut when there is one."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        while b - a > MAX_PIECE_CHARS:
+            cut = a + MAX_PIECE_CHARS
+            space = text.rfind(" ", cut - MAX_PIECE_CHARS // 5, cut)
+            if space > a:  # the space stays between the pieces, untouched
+                out.append((a, space))
+                a = space + 1
+            else:
+                out.append((a, cut))
+                a = cut
+        out.append((a, b))
+    return out
 
 
 def hangul_per_space(text: str) -> float:
@@ -230,7 +256,16 @@ def repair_spacing(text: str, spacer: Spacer | None = None) -> SpacingResult:
     spans = implausible_spans(text)
     if not spans:
         return SpacingResult(text, ())
-    spaced = (spacer or kiwi_spacer)([text[a:b] for a, b in spans])
+    spans = _pieces(text, spans)
+    kept, budget = [], MAX_RESPACED_CHARS
+    for a, b in spans:
+        if b - a > budget:
+            break
+        kept.append((a, b))
+        budget -= b - a
+    unrepaired = sum(b - a for a, b in spans[len(kept) :])
+    spans = kept
+    spaced = (spacer or kiwi_spacer)([text[a:b] for a, b in spans]) if spans else []
     edits: list[SpacingEdit] = []
     parts: list[str] = []
     last = 0
@@ -243,9 +278,9 @@ def repair_spacing(text: str, spacer: Spacer | None = None) -> SpacingResult:
         parts.append(fixed)
         last = b
     if not edits:
-        return SpacingResult(text, ())
+        return SpacingResult(text, (), unrepaired)
     parts.append(text[last:])
-    return SpacingResult("".join(parts), tuple(edits))
+    return SpacingResult("".join(parts), tuple(edits), unrepaired)
 
 
 class OffsetMap:

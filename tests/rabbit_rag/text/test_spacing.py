@@ -112,3 +112,22 @@ def test_short_neighbours_broken_the_same_way_are_repaired_with_their_paragraph(
     out = repair_spacing(glued).text.split("\n")
     assert "임종석은" in out[0].split() and "동안" in out[0].split() and " " in out[1]
     assert out[2] == "재판을 받았다."
+
+
+def test_long_spans_are_re_spaced_in_pieces_under_a_per_document_cap() -> None:
+    from rabbit_rag.text.spacing import MAX_PIECE_CHARS, MAX_RESPACED_CHARS
+
+    seen: list[int] = []
+
+    def spacer(texts: list[str]) -> list[str]:
+        seen.extend(len(t) for t in texts)
+        return ["".join(t.split()) for t in texts]  # "no spaces": the glued line stays glued
+
+    glued = "대한민국은민주공화국이다" * 10_000  # 120,000 characters, no space: lost spaces
+    result = repair_spacing(glued, spacer)
+    assert seen and max(seen) <= MAX_PIECE_CHARS and sum(seen) <= MAX_RESPACED_CHARS
+    assert result.unrepaired == len(glued) - sum(seen) > 0 and result.text == glued
+    letter = " ".join("대한민국은민주공화국이다") + " "  # letter-spaced: pieces cut at a space keep it
+    text = (letter * 200).strip()
+    fixed = repair_spacing(text, lambda ts: [" ".join(t.split()) for t in ts])
+    assert fixed.text == text and fixed.unrepaired == 0
