@@ -258,12 +258,16 @@ def repair_spacing(text: str, spacer: Spacer | None = None) -> SpacingResult:
         return SpacingResult(text, ())
     spans = _pieces(text, spans)
     kept, budget = [], MAX_RESPACED_CHARS
-    for a, b in spans:
+    unrepaired = 0
+    for n, (a, b) in enumerate(spans):
         if b - a > budget:
+            unrepaired += sum(y - x for x, y in spans[n:])
             break
+        if 20 * len(set(text[a:b])) < b - a:  # one syllable repeated is no prose (and Kiwi is slowest there)
+            unrepaired += b - a
+            continue
         kept.append((a, b))
         budget -= b - a
-    unrepaired = sum(b - a for a, b in spans[len(kept) :])
     spans = kept
     spaced = (spacer or kiwi_spacer)([text[a:b] for a, b in spans]) if spans else []
     edits: list[SpacingEdit] = []

@@ -123,11 +123,12 @@ def test_long_spans_are_re_spaced_in_pieces_under_a_per_document_cap() -> None:
         seen.extend(len(t) for t in texts)
         return ["".join(t.split()) for t in texts]  # "no spaces": the glued line stays glued
 
-    glued = "대한민국은민주공화국이다" * 10_000  # 120,000 characters, no space: lost spaces
+    rng = random.Random(0)
+    glued = "".join(chr(0xAC00 + rng.randrange(2000)) for _ in range(120_000))  # no space: lost spaces
     result = repair_spacing(glued, spacer)
     assert seen and max(seen) <= MAX_PIECE_CHARS and sum(seen) <= MAX_RESPACED_CHARS
     assert result.unrepaired == len(glued) - sum(seen) > 0 and result.text == glued
-    letter = " ".join("대한민국은민주공화국이다") + " "  # letter-spaced: pieces cut at a space keep it
-    text = (letter * 200).strip()
+    text = " ".join(glued[:3000])  # letter-spaced: pieces cut at a space keep it
     fixed = repair_spacing(text, lambda ts: [" ".join(t.split()) for t in ts])
     assert fixed.text == text and fixed.unrepaired == 0
+    assert repair_spacing("가" * 5000, spacer).unrepaired == 5000  # one syllable repeated: not prose, not sent
