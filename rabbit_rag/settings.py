@@ -35,6 +35,7 @@ from rabbit_rag.generators.base import (
 )
 from rabbit_rag.index.vectors import APPROXIMATE_FROM, DEFAULT_VECTOR_INDEX
 from rabbit_rag.limits import (
+    DEFAULT_MAX_CELLS,
     DEFAULT_MAX_FILE_MB,
     DEFAULT_MAX_QUESTION_CHARS,
     DEFAULT_MAX_UNPACKED_MB,
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
         DEFAULT_MAX_UNPACKED_MB,
         gt=0,
         description="Cap on what one DOCX/HWPX/HWP may decompress (zip bombs fail alone).",
+    )
+    max_cells: int = Field(
+        DEFAULT_MAX_CELLS, ge=1, description="Filled cells read from one spreadsheet; the rest are skipped and listed."
     )
     parse_timeout_s: float = Field(DEFAULT_PARSE_TIMEOUT_S, gt=0, description="Time limit for parsing one file.")
     parse_memory_mb: int = Field(
