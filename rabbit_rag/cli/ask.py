@@ -9,8 +9,6 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
-from rabbit_rag.components import engine_from_settings, open_index_from_settings
-from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
 from rabbit_rag.limits import MAX_ASK_K
 
 
@@ -51,6 +49,9 @@ def ask(
 
       rabbit-rag ask "육아휴직 대상 자녀 나이는?" --index indexes/sample --llm openai --json
     """
+    from rabbit_rag.components import engine_from_settings, open_index_from_settings
+    from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
+
     s = settings()
     answer = None
     with cli_errors(as_json):

@@ -6,14 +6,14 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 
-from rabbit_rag.components import configure_process
 from rabbit_rag.errors import RabbitRagError
-from rabbit_rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rabbit_rag.settings import Settings
 
 INDEX_ROOT_HELP = "Folder holding one index folder per collection (default: RABBIT_RAG_INDEX_ROOT, else indexes)."
 
@@ -21,6 +21,11 @@ INDEX_ROOT_HELP = "Folder holding one index folder per collection (default: RABB
 def settings() -> Settings:
     """Settings from the ``RABBIT_RAG_*`` environment; a value that does not parse is a clear error
     naming the variable (exit 2), not a traceback."""
+    from pydantic import ValidationError
+
+    from rabbit_rag.components import configure_process
+    from rabbit_rag.settings import Settings
+
     try:
         s = Settings()
     except ValidationError as e:

@@ -6,8 +6,6 @@ import typer
 
 from rabbit_rag.cli.app import eval_app
 from rabbit_rag.cli.common import cli_errors, print_json, settings
-from rabbit_rag.evaluation.answers import evaluate_answers
-from rabbit_rag.evaluation.korquad import evaluate_retrieval, parse_dataset
 
 
 @eval_app.command("retrieval")
@@ -33,6 +31,8 @@ def eval_retrieval(
 
       rabbit-rag eval retrieval --dataset korquad:KorQuAD_v1.0_dev.json --unit paragraph --embed-model none --json
     """
+    from rabbit_rag.evaluation.korquad import evaluate_retrieval, parse_dataset
+
     with cli_errors(as_json):
         path = parse_dataset(dataset)
         result = evaluate_retrieval(
@@ -76,6 +76,9 @@ def eval_answers(
 
       rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none --json
     """
+    from rabbit_rag.evaluation.answers import evaluate_answers
+    from rabbit_rag.evaluation.korquad import parse_dataset
+
     s = settings()
     with cli_errors(as_json):
         path = parse_dataset(dataset)

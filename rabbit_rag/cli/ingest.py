@@ -8,7 +8,6 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
-from rabbit_rag.ingest import IngestOptions, ingest_paths
 
 
 @app.command()
@@ -39,6 +38,8 @@ def ingest(
 
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
     """
+    from rabbit_rag.ingest import IngestOptions, ingest_paths
+
     s = settings()
     with cli_errors(as_json):
         report = ingest_paths(

@@ -8,11 +8,7 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, print_json, settings
-from rabbit_rag.components import open_index_from_settings, retriever_from_settings
-from rabbit_rag.index import SearchFilter
 from rabbit_rag.limits import MAX_SEARCH_K
-from rabbit_rag.retrieval import check_query
-from rabbit_rag.schemas import SearchHit
 
 
 def _snippet(text: str, width: int = 160) -> str:
@@ -49,6 +45,11 @@ def search(
 
       rabbit-rag search "육아휴직" --index indexes/sample --mode bm25 --source "kobill/*" --json
     """
+    from rabbit_rag.components import open_index_from_settings, retriever_from_settings
+    from rabbit_rag.index.filters import SearchFilter
+    from rabbit_rag.retrieval import check_query
+    from rabbit_rag.schemas import SearchHit
+
     s = settings()
     with cli_errors(as_json):
         idx = open_index_from_settings(s, index)

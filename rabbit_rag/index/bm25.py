@@ -1,9 +1,14 @@
-"""BM25 over Kiwi content morphemes, scored by bm25s.
+"""BM25 over Kiwi content morphemes: the matrix built by bm25s, queries scored with numpy.
 
 The score matrix (bm25s' CSC layout: one column per vocabulary id, one row per chunk) is built from
 the term ids stored in the docstore and saved as plain ``.npy`` files. Vocabulary ids are the
 docstore's, so a query is mapped to ids with one indexed SQLite lookup and nothing else needs to be
 loaded; ids newer than the matrix (added by a later ingest) simply score nothing.
+
+Scoring a query is a sum of a few precomputed columns, which numpy does as fast as bm25s' numba
+kernel, so the read path never imports bm25s, numba or scipy (about a second of imports and a JIT
+compilation per process; the first answer of ``rabbit-rag search`` should not wait for them). The
+sum runs in float32, term by term, in the order bm25s uses, so the scores are bm25s' to the bit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 from rabbit_rag.index.fsio import load_npy, save_npy
 
 BM25_PARAMS: dict[str, Any] = {"k1": 1.2, "b": 0.75, "method": "lucene"}
+_NO_NONOCCURRENCE = ("lucene", "robertson", "atire")
 
 
 def _bm25s_model(params: dict[str, Any]) -> Any:
@@ -78,25 +84,35 @@ class BM25Matrix:
 
 
 class BM25Scorer:
-    """Scores a query's vocabulary ids against a :class:`BM25Matrix` with bm25s' (numba) kernels."""
+    """Scores a query's vocabulary ids against a :class:`BM25Matrix` (numpy only; see the module docstring).
 
-    def __init__(self, matrix: BM25Matrix, params: dict[str, Any]) -> None:
+    예: ``BM25Scorer(matrix).top_k([12, 40], k=5)`` → (rows, scores), best first
+    """
+
+    def __init__(self, matrix: BM25Matrix, params: dict[str, Any] | None = None) -> None:
+        # ``params`` (k1, b, method) are baked into the matrix when it is built. Lucene, Robertson and
+        # ATIRE BM25 give nothing to a term a chunk lacks, so the columns are the whole score; BM25L
+        # and BM25+ would need bm25s' non-occurrence array, which these indexes never use.
+        method = (params or BM25_PARAMS).get("method", "lucene")
+        if method not in _NO_NONOCCURRENCE:
+            raise ValueError(f"BM25 method {method!r} is not supported for search; use one of {_NO_NONOCCURRENCE}")
         self.matrix = matrix
-        self._model = _bm25s_model(params)
-        self._model.scores = {
-            "data": matrix.data,
-            "indices": matrix.indices,
-            "indptr": matrix.indptr,
-            "num_docs": matrix.n_docs,
-        }
-        self._model.nonoccurrence_array = None
         self._n_terms = len(matrix.indptr) - 1
 
     def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
+        """The BM25 score of every chunk row (a repeated query term counts again, as in bm25s)."""
+        m = self.matrix
+        out = np.zeros(m.n_docs, np.float32)
+        # the last column is the build's sentinel for empty chunks: never a query term
         ids = [i for i in term_ids if 0 <= i < self._n_terms - 1]
-        if not ids or self.matrix.n_docs == 0:
-            return np.zeros(self.matrix.n_docs, np.float32)
-        return self._model.get_scores_from_ids(ids, weight_mask=weight_mask)
+        for t in ids:
+            a, b = int(m.indptr[t]), int(m.indptr[t + 1])
+            if b > a:
+                # one entry per chunk within a column, so a fancy-index add is exact
+                out[m.indices[a:b]] += m.data[a:b]
+        if weight_mask is not None:
+            out *= weight_mask
+        return out
 
     def top_k(
         self, term_ids: Sequence[int], k: int, weight_mask: np.ndarray | None = None
