@@ -46,6 +46,9 @@ def ingest(
             [str(p) for p in paths], index, embed_model=embed_model, sync=sync,
             options=IngestOptions.from_settings(s), chunk_tokens=chunk_tokens,
         )  # fmt: skip
+    # nothing could be ingested (every file failed or was empty): say so and exit 1; the pipeline
+    # removed the index if this run had created it
+    nothing = not (report.added or report.updated or report.unchanged or report.removed)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -59,9 +62,18 @@ def ingest(
             err(f"  skipped {skip['source']}: {skip['reason']}")
         for f in report.failed:
             err(f"  failed  {f['source']}: {f['reason']}")
-        typer.echo(
-            f"index {report.index}: {c.get('documents', 0)} documents, {c.get('chunks', 0)} chunks, "
-            f"{c.get('vectors', 0)} vectors (embedding: {report.embedding_model or 'none, BM25 only'})"
+        if not nothing:
+            typer.echo(
+                f"index {report.index}: {c.get('documents', 0)} documents, {c.get('chunks', 0)} chunks, "
+                f"{c.get('vectors', 0)} vectors (embedding: {report.embedding_model or 'none, BM25 only'})"
+            )
+    if nothing:
+        created = (Path(report.index) / "manifest.json").exists()
+        err(
+            "error: nothing could be ingested"
+            + ("" if created else f"; no index was created at {report.index}")
+            + ". Fix or remove the files above, or point at the documents you meant"
         )
+        raise typer.Exit(1)
     if strict and report.failed:
         raise typer.Exit(3)
