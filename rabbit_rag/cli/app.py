@@ -7,7 +7,11 @@ notices go to stderr.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from rabbit_rag.cli.common import use_config
 
 app = typer.Typer(
     name="rabbit-rag",
@@ -27,3 +31,17 @@ eval_app = typer.Typer(help="Measure retrieval and answers on KorQuAD 1.0.", no_
 app.add_typer(eval_app, name="eval")
 keys_app = typer.Typer(help="API keys for `rabbit-rag serve` (stored hashed in a keys file).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+
+
+@app.callback()
+def _global_options(
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        metavar="PATH",
+        envvar="RABBIT_RAG_CONFIG",
+        help="Settings file (TOML; default: rabbit-rag.toml in the working directory). "
+        "RABBIT_RAG_* variables override it; `rabbit-rag config` shows the result.",
+    ),
+) -> None:
+    use_config(config)

@@ -11,13 +11,14 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import keys_app
-from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, needs_extra, print_json, settings
 
 _KEYS_FILE_HELP = "Keys file (default: RABBIT_RAG_API_KEYS_FILE, else <index root>/.api-keys.json)."
 
 
 def _keys_file(index_root: Path | None, keys_file: Path | None) -> Path:
-    from rabbit_rag.api.auth import keys_file_for
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import keys_file_for
 
     s = settings()
     return keys_file or keys_file_for(index_root or s.index_root, s.api_keys_file)
@@ -36,7 +37,8 @@ def keys_create(
 
     Example: rabbit-rag keys create uploader --scopes read,write --collections 헌법
     """
-    from rabbit_rag.api.auth import add_key, check_scopes
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import add_key, check_scopes
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -57,7 +59,8 @@ def keys_list(
     as_json: bool = typer.Option(False, "--json", help="Print {keys: [...]} (names, scopes, collections; no hashes)."),
 ) -> None:
     """List the configured keys (names and scopes; keys cannot be shown, only their hashes are kept)."""
-    from rabbit_rag.api.auth import read_key_records
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import read_key_records
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -81,7 +84,8 @@ def keys_revoke(
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
 ) -> None:
     """Revoke a key; a running server stops accepting it at the next request."""
-    from rabbit_rag.api.auth import revoke_key
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import revoke_key
 
     path = _keys_file(index_root, keys_file)
     with cli_errors():

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, settings
+from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, needs_extra, settings
 
 
 @app.command()
@@ -39,9 +39,10 @@ def serve(
 
       rabbit-rag serve --index-root indexes --port 8000
     """
-    import uvicorn
+    with needs_extra("api", "serve"):
+        import uvicorn
 
-    from rabbit_rag.api.app import create_app
+        from rabbit_rag.api.app import create_app
 
     s = settings()
     updates: dict[str, object] = {}

@@ -102,3 +102,16 @@ def test_progress_bar_shows_on_a_terminal_that_reports_no_width(monkeypatch: pyt
     # not a terminal: no bar (logs and pipes stay clean)
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert _progress_bar(20, None).disable
+
+
+@pytest.mark.parametrize("argv", [["serve"], ["keys", "list"], ["keys", "create", "me"]])
+def test_a_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str]) -> None:
+    for name in [m for m in sys.modules if m == "rabbit_rag.api" or m.startswith("rabbit_rag.api.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # `import fastapi` raises ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 1
+    assert "needs the 'api' extra" in result.stderr and 'pip install -e ".[api]"' in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
