@@ -13,12 +13,13 @@ from rabbit_rag.cli.common import cli_errors, err, print_json, settings
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(
-        ..., help="Files and folders to ingest (folders are walked; hidden files skipped)."
+        ..., metavar="PATH", help="Files and folders to ingest (folders are walked; hidden files skipped)."
     ),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder; created when new or empty."),
     embed_model: str | None = typer.Option(
         None,
         "--embed-model",
+        metavar="MODEL",
         help="sentence-transformers id or local folder for dense search, or 'none' for BM25 only. "
         "Default: the index's own model, or RABBIT_RAG_EMBED_MODEL for a new index.",
     ),
@@ -27,15 +28,16 @@ def ingest(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 3 when any file failed."),
     chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Chunk budget for a new index (default 256)."),
 ) -> None:
-    """Read documents into an index (Kiwi sentences, chunks, BM25, optional dense vectors).
+    """Read documents into an index (created when new).
 
-    Incremental: unchanged files are skipped without re-embedding, changed files are replaced. A file
-    that fails is reported with its reason and the rest is ingested.
+    PDF, HWP, HWPX, DOCX, HTML, Markdown and text files are split into Kiwi sentences and chunks
+    for BM25 and, with an embedding model, dense search. Incremental: unchanged files are skipped,
+    changed files are replaced. A file that fails is reported with its reason and the rest is
+    ingested; when nothing could be ingested the exit status is 1 and no index is created.
 
+    \b
     Examples:
-
       rabbit-rag ingest samples --index indexes/sample --embed-model none
-
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
     """
     from rabbit_rag.ingest import IngestOptions, ingest_paths

@@ -26,16 +26,24 @@ def _keys_file(index_root: Path | None, keys_file: Path | None) -> Path:
 
 @keys_app.command("create")
 def keys_create(
-    name: str = typer.Argument(..., help="A name for the key, e.g. search-bot (shown in 403 messages, never the key)."),
-    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read, write, admin (admin ⊃ write ⊃ read)."),
-    collections: str | None = typer.Option(None, "--collections", help="Comma-separated collections; default: all."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="A name for the key, e.g. search-bot (shown in 403 messages, never the key)."
+    ),
+    scopes: str = typer.Option(
+        "read", "--scopes", metavar="SCOPES", help="Comma-separated: read, write, admin (admin ⊃ write ⊃ read)."
+    ),
+    collections: str | None = typer.Option(
+        None, "--collections", metavar="NAMES", help="Comma-separated collections; default: all."
+    ),
     index_root: Path | None = typer.Option(None, "--index-root", help=INDEX_ROOT_HELP),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help='Print {"name", "key", "scopes", "collections", "keys_file"}.'),
 ) -> None:
-    """Create an API key and print it once (only its SHA-256 hash is stored).
+    """Create an API key and print it once (only its hash is stored).
 
-    Example: rabbit-rag keys create uploader --scopes read,write --collections 헌법
+    \b
+    Example:
+      rabbit-rag keys create uploader --scopes read,write --collections 헌법
     """
     with needs_extra("api", "keys"):
         from rabbit_rag.api.auth import add_key, check_scopes
@@ -58,7 +66,7 @@ def keys_list(
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print {keys: [...]} (names, scopes, collections; no hashes)."),
 ) -> None:
-    """List the configured keys (names and scopes; keys cannot be shown, only their hashes are kept)."""
+    """List the keys: names, scopes and collections (never the keys)."""
     with needs_extra("api", "keys"):
         from rabbit_rag.api.auth import read_key_records
 
@@ -79,11 +87,11 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(
-    name: str = typer.Argument(..., help="The key's name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The key's name."),
     index_root: Path | None = typer.Option(None, "--index-root", help=INDEX_ROOT_HELP),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
 ) -> None:
-    """Revoke a key; a running server stops accepting it at the next request."""
+    """Revoke a key; a running server refuses it from the next request."""
     with needs_extra("api", "keys"):
         from rabbit_rag.api.auth import revoke_key
 

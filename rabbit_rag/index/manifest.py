@@ -73,10 +73,11 @@ def check_tokenizer(index_dir: Path, manifest: dict[str, Any]) -> None:
         diff = {
             k: (built.get(k), current.get(k)) for k in current.keys() | built.keys() if built.get(k) != current.get(k)
         }
+        other_kiwi = f", or install kiwipiepy {built['kiwi']}.x" if set(diff) == {"kiwi"} and built.get("kiwi") else ""
         raise IndexMismatchError(
             f"{index_dir}: built with tokenizer settings that differ from this installation "
-            f"(index vs here: {diff}); BM25 scores would be garbage. Re-ingest into a new index folder, "
-            "or install the kiwipiepy version the index was built with."
+            f"(index vs here: {diff}); BM25 scores would be garbage. Re-ingest the documents into a new "
+            f"index folder{other_kiwi}."
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
 import sys
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def test_progress_bar_shows_on_a_terminal_that_reports_no_width(monkeypatch: pyt
             bar.update(1)
         bar.close()
         tty.flush()
-        out = os.read(master, 65536).decode("utf-8", "replace")
+        chunks = []
+        while select.select([master], [], [], 0.5)[0]:  # all of it, however the pty hands it over
+            chunks.append(os.read(master, 65536))
+        out = b"".join(chunks).decode("utf-8", "replace")
     finally:
         os.close(master)
         os.close(slave)
