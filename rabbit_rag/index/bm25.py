@@ -1,14 +1,17 @@
-"""BM25 over Kiwi content morphemes: the matrix built by bm25s, queries scored with numpy.
+"""BM25 over Kiwi content morphemes, built by bm25s; queries scored by numpy or bm25s' numba kernel.
 
 The score matrix (bm25s' CSC layout: one column per vocabulary id, one row per chunk) is built from
 the term ids stored in the docstore and saved as plain ``.npy`` files. Vocabulary ids are the
 docstore's, so a query is mapped to ids with one indexed SQLite lookup and nothing else needs to be
 loaded; ids newer than the matrix (added by a later ingest) simply score nothing.
 
-Scoring a query is a sum of a few precomputed columns, which numpy does as fast as bm25s' numba
-kernel, so the read path never imports bm25s, numba or scipy (about a second of imports and a JIT
-compilation per process; the first answer of ``rabbit-rag search`` should not wait for them). The
-sum runs in float32, term by term, in the order bm25s uses, so the scores are bm25s' to the bit.
+Scoring a query is a sum of a few precomputed columns. Importing bm25s, numba and scipy costs about
+half a second of CPU per process, which a first ``rabbit-rag search`` should not pay on a small index,
+while on a large one numba's loop is several times faster per query than numpy's scatter-add
+(``benchmarks/bm25_scoring.py``: at 10k chunks 0.43 vs 0.17 ms per query, at 100k chunks 11.5 vs
+2.6 ms). So a matrix under :data:`JIT_MIN_ENTRIES` stored scores is scored with numpy and never
+imports them, a larger one with bm25s' kernel. Both sum in float32, term by term, in the same order:
+the scores are identical to the bit.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from rabbit_rag.index.fsio import load_npy, save_npy
 
 BM25_PARAMS: dict[str, Any] = {"k1": 1.2, "b": 0.75, "method": "lucene"}
 _NO_NONOCCURRENCE = ("lucene", "robertson", "atire")
+#: Matrices with at least this many stored (chunk, term) scores — about 25,000 chunks of 40 terms —
+#: are scored by bm25s' numba kernel; smaller ones by numpy (see the module docstring).
+JIT_MIN_ENTRIES = 1_000_000
 
 
 def _bm25s_model(params: dict[str, Any]) -> Any:
@@ -84,7 +90,8 @@ class BM25Matrix:
 
 
 class BM25Scorer:
-    """Scores a query's vocabulary ids against a :class:`BM25Matrix` (numpy only; see the module docstring).
+    """Scores a query's vocabulary ids against a :class:`BM25Matrix`: numpy for a small matrix, bm25s'
+    numba kernel for a large one (see the module docstring); the scores are the same either way.
 
     예: ``BM25Scorer(matrix).top_k([12, 40], k=5)`` → (rows, scores), best first
     """
@@ -98,13 +105,32 @@ class BM25Scorer:
             raise ValueError(f"BM25 method {method!r} is not supported for search; use one of {_NO_NONOCCURRENCE}")
         self.matrix = matrix
         self._n_terms = len(matrix.indptr) - 1
+        self._jit: Any = None
+        if len(matrix.data) >= JIT_MIN_ENTRIES:
+            self._jit = _bm25s_model(params or BM25_PARAMS)
+            self._jit.scores = {
+                "data": matrix.data,
+                "indices": matrix.indices,
+                "indptr": matrix.indptr,
+                "num_docs": matrix.n_docs,
+            }
+            self._jit.nonoccurrence_array = None
+
+    @property
+    def backend(self) -> str:
+        """``numba`` (bm25s' kernel) or ``numpy``: what scores this matrix."""
+        return "numba" if self._jit is not None else "numpy"
 
     def scores(self, term_ids: Sequence[int], weight_mask: np.ndarray | None = None) -> np.ndarray:
         """The BM25 score of every chunk row (a repeated query term counts again, as in bm25s)."""
         m = self.matrix
-        out = np.zeros(m.n_docs, np.float32)
         # the last column is the build's sentinel for empty chunks: never a query term
         ids = [i for i in term_ids if 0 <= i < self._n_terms - 1]
+        if not ids or m.n_docs == 0:
+            return np.zeros(m.n_docs, np.float32)
+        if self._jit is not None:
+            return self._jit.get_scores_from_ids(ids, weight_mask=weight_mask)
+        out = np.zeros(m.n_docs, np.float32)
         for t in ids:
             a, b = int(m.indptr[t]), int(m.indptr[t + 1])
             if b > a:
