@@ -147,3 +147,17 @@ def test_api_block_runs_as_printed(tmp_path: Path) -> None:
     assert '"name":"헌법"' in out  # the collection was created
     assert "event: token" in out and "event: citations" in out and "event: done" in out
     assert "대통령의 임기는 5년" in out and "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다." in out
+
+
+@pytest.mark.parametrize("script", ["search_latency.py", "ingest_speed.py", "big_file.py", "kiwi_dictionaries.py"])
+def test_a_benchmark_without_korquad_says_where_to_get_it(script: str, tmp_path: Path) -> None:
+    """The README lists these commands; without the data set they end in one message, not a traceback."""
+    missing = tmp_path / "KorQuAD_v1.0_dev.json"
+    env = {**shell_env(), "RABBIT_RAG_KORQUAD": str(missing)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert str(missing) in done.stderr and "korquad.github.io" in done.stderr

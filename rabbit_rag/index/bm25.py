@@ -12,6 +12,13 @@ while on a large one numba's loop is several times faster per query than numpy's
 2.6 ms). So a matrix under :data:`JIT_MIN_ENTRIES` stored scores is scored with numpy and never
 imports them, a larger one with bm25s' kernel. Both sum in float32, term by term, in the same order:
 the scores are identical to the bit.
+
+A constraint for whoever changes this module (a faster large-index search, a numba build): the read
+path of a *small* index — loading the matrix, :class:`BM25Scorer` and its ``scores``/``top_k`` —
+must not import torch, and should not import numba, scipy or bm25s either, because it is most of
+what a first ``rabbit-rag search`` costs beyond Kiwi (``tests/rabbit_rag/cli/test_first_answer.py``
+checks the imports; ``benchmarks/first_answer.py`` measures the time). Keep heavy imports inside the
+branch for large matrices (``JIT_MIN_ENTRIES``) or inside the build.
 """
 
 from __future__ import annotations
