@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import require_korquad  # noqa: E402
+from _data import require_korquad
 
 OPTION_SETS: dict[str, dict[str, bool]] = {
     "without (ours)": {"load_typo_dict": False, "load_multi_dict": False},

@@ -161,3 +161,20 @@ def test_a_benchmark_without_korquad_says_where_to_get_it(script: str, tmp_path:
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     assert str(missing) in done.stderr and "korquad.github.io" in done.stderr
+
+
+@pytest.mark.slow  # a shell running the CLI end to end
+def test_quickstart_commands_run_and_print_no_notice(tmp_path: Path) -> None:
+    """The rabbit-rag lines of scripts/quickstart.sh (the README's first command), run as written: the
+    hit the README promises, and no "answered with BM25 only" on an index built BM25-only on purpose."""
+    lines = [
+        line
+        for line in (ROOT / "scripts" / "quickstart.sh").read_text(encoding="utf-8").splitlines()
+        if line.startswith("rabbit-rag ")
+    ]
+    assert [line.split()[1] for line in lines] == ["ingest", "search", "ask"]
+    done = run_bash("\n".join(lines), checkout(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다." in done.stdout  # the README's promise
+    assert "국회의원의 임기는 4년으로 한다. [1]" in done.stdout
+    assert "BM25 only" not in done.stderr and "notice" not in done.stderr.lower(), done.stderr

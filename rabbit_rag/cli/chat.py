@@ -103,13 +103,14 @@ class Chat:
         from rabbit_rag.engine import DoneEvent, TokenEvent
 
         events = None
+        answer: Answer | None = None
         try:
             events = self.session.stream(question)
             for event in events:
                 if isinstance(event, TokenEvent):
                     self.write(event.text)
                 elif isinstance(event, DoneEvent):
-                    self.last = event.answer
+                    answer = event.answer
         except KeyboardInterrupt:
             if events is not None:
                 events.close()  # stops the generation; the turn is not remembered
@@ -120,8 +121,10 @@ class Chat:
             self.write("\n")
             self.say(f"error: {e}")
             return
-        answer = self.last
-        assert answer is not None
+        if answer is None:  # a stream always ends with DoneEvent; say so rather than show a stale answer
+            self.say("error: the answer ended without its citations")
+            return
+        self.last = answer
         self.write("\n" + "".join(f"{line}\n" for line in citation_lines(answer.citations)) + "\n")
         for note in answer.notes:
             self.say(f"rabbit-rag: {note}")

@@ -8,8 +8,9 @@ count up to 8, and with :data:`KIWI_OPTIONS`.
 Loading is most of what a first search costs (``benchmarks/first_answer.py``): kiwipiepy reads its
 model in the constructor and builds the analyzer on the first call. Without the typo and multi-word
 dictionaries both take half the time and 190 MB less memory, and BM25 retrieval is as good or better
-(KorQuAD 1.0 dev, paragraph unit, 5,774 questions: recall@5 0.9865 vs 0.9848 with the default
-dictionaries, recall@10 0.9919 vs 0.9908, MRR@10 0.9432 vs 0.9426). The multi-word dictionary holds
+(KorQuAD 1.0 dev, paragraph unit, 5,774 questions, ``benchmarks/kiwi_dictionaries.py``: recall@5
+0.9865 vs 0.9848 with the default dictionaries, recall@10 0.9919 vs 0.9908, MRR@10 0.9432 vs 0.9426;
+recall@1 0.9089 vs 0.9091, one question fewer). The multi-word dictionary holds
 WikiData names written as several words; analyzing them as one proper noun gives BM25 one rare term
 where the question, written a little differently, has the parts. The typo dictionary corrects
 informal endings, which BM25 drops anyway.
