@@ -178,3 +178,23 @@ def test_quickstart_commands_run_and_print_no_notice(tmp_path: Path) -> None:
     assert "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다." in done.stdout  # the README's promise
     assert "국회의원의 임기는 4년으로 한다. [1]" in done.stdout
     assert "BM25 only" not in done.stderr and "notice" not in done.stderr.lower(), done.stderr
+
+
+@pytest.mark.slow  # a fresh interpreter answering from a new index
+def test_ask_page_python_block_runs_as_printed(tmp_path: Path) -> None:
+    """docs/ask.md's "From Python" block on the index the README's first command builds. Offline, its
+    "auto" generator falls back to the extractive answerer (and says so); the test only appends prints."""
+    block = blocks((ROOT / "docs" / "ask.md").read_text(encoding="utf-8"), "python")[0]
+    assert 'open_index("indexes/sample")' in block
+    where = checkout(tmp_path)
+    ingest = run_bash("rabbit-rag ingest samples --index indexes/sample --embed-model none", where)
+    assert ingest.returncode == 0, ingest.stderr
+    code = (
+        block + '\nprint(final.text)\nprint(chat.ask("그럼 대법원장은?").text)\nprint(answer.to_dict()["generator"])\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=where, env=shell_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "대통령의 임기는 5년" in done.stdout  # the streamed answer, printed as it came and as `final`
+    assert "대법원장의 임기는 6년" in done.stdout  # the chat understood a follow-up
