@@ -74,3 +74,6 @@ def test_dense_mode_without_vectors_is_an_error(sample_index_ro: Path, capsys) -
     # hybrid asked for by name says it answered with BM25; the default mode on a BM25-only index is quiet
     assert index.search("대통령 임기", k=1, mode="hybrid") and "BM25 only" in capsys.readouterr().err
     assert index.search("대통령 임기", k=1) and capsys.readouterr().err == ""
+    # a notice is said once per process: the next hybrid searches (a chat's next turns) stay quiet
+    assert index.search("국회의원 임기", k=1, mode="hybrid") and capsys.readouterr().err == ""
+    assert open_index(sample_index_ro).search("임기", k=1, mode="hybrid") and capsys.readouterr().err == ""
