@@ -47,6 +47,8 @@ class IngestOptions:
     #: Parse each file in a child process that is killed at the time limit (see readers.isolation).
     parse_isolation: bool = True
     parse_memory_mb: int | None = DEFAULT_PARSE_MEMORY_MB
+    #: The FAISS index kind of new generations (``auto``, ``flat``, ``ivf``); None: the index's own.
+    vector_index: str | None = None
     #: Commit (acknowledge) what was ingested so far at least this often.
     checkpoint_seconds: float = 30.0
 
@@ -62,6 +64,7 @@ class IngestOptions:
             limits=ReadLimits(max_unpacked_bytes=int(s.max_unpacked_mb * MB), timeout_s=s.parse_timeout_s),
             parse_isolation=s.parse_isolation,
             parse_memory_mb=s.parse_memory_mb or None,
+            vector_index=s.vector_index,
         )
 
     def writer(
@@ -83,6 +86,7 @@ class IngestOptions:
             chunk_overlap_sentences=chunk_overlap_sentences,
             default_chunk_tokens=self.default_chunk_tokens,
             default_overlap_sentences=self.default_overlap_sentences,
+            vector_index=self.vector_index,
         )
 
     def parse_worker(self) -> ParseWorker | None:

@@ -414,6 +414,16 @@ class DocStore:
             found = dict(c.execute(f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq))
         return [found[t] for t in terms if t in found]
 
+    def lookup_terms(self, terms: Sequence[str]) -> dict[str, int]:
+        """``{term: id}`` for those of ``terms`` the vocabulary holds, in one query."""
+        if not terms:
+            return {}
+        uniq = list(dict.fromkeys(terms))
+        with self._lock:
+            return dict(
+                self._conn.execute(f"SELECT term, id FROM vocab WHERE term IN ({','.join('?' * len(uniq))})", uniq)
+            )
+
     # -- documents ---------------------------------------------------------------------------------
     def _doc_where(self, at: int | None) -> tuple[str, tuple[int, ...]]:
         """The condition for the document versions to read: live ones (``at`` None, the writer) or the
@@ -607,6 +617,10 @@ class DocStore:
     def live_embeddings(self) -> Iterator[tuple[int, bytes]]:
         """``(chunk_id, float16 blob)`` of every live chunk that has an embedding, in chunk-id order."""
         return self._iter_embeddings(_LIVE, ())
+
+    def live_embeddings_sample(self, step: int) -> Iterator[tuple[int, bytes]]:
+        """Every ``step``-th live embedding by chunk id (a sample spread over the whole collection)."""
+        return self._iter_embeddings("removed_rev IS NULL AND chunk_id % ? = 0", (max(1, step),))
 
     def embeddings_added_after(self, rev: int) -> Iterator[tuple[int, bytes]]:
         """``(chunk_id, float16 blob)`` of live chunks added after revision ``rev``."""

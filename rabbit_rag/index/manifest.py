@@ -205,7 +205,11 @@ def chunking_entry(chunk_tokens: int, overlap_sentences: int, model: str | None)
     }
 
 
-def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any]) -> dict[str, Any]:
+def new_manifest(
+    embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any], vector_index: str = "auto"
+) -> dict[str, Any]:
+    """A new index's manifest. ``vector_index`` is the kind of FAISS index asked for (``auto``, ``flat``,
+    ``ivf``); the kind each generation was built with is recorded under ``generation.vector_index``."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -216,6 +220,7 @@ def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict
         "embedding": embedding,
         "chunking": chunking,
         "bm25": bm25,
+        "vector_index": vector_index,
         "generation": None,
         "counts": {"documents": 0, "chunks": 0, "vectors": 0, "vocabulary": 0},
     }

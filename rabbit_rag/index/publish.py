@@ -31,6 +31,7 @@ from rabbit_rag.index.manifest import (
     read_manifest,
     write_manifest,
 )
+from rabbit_rag.index.vectors import DEFAULT_VECTOR_INDEX
 from rabbit_rag.notices import notice
 
 CONFIG_META_KEY = "config"
@@ -108,9 +109,9 @@ def publish(index_dir: Path, store: DocStore, manifest: dict[str, Any]) -> None:
     emb = manifest["embedding"]
     stats = build_generation(
         index_dir, store, revision, manifest["bm25"], emb.get("dim") if emb.get("model") else None, previous,
-        generation_files(manifest),
+        vector_index=manifest.get("vector_index", DEFAULT_VECTOR_INDEX), previous_files=generation_files(manifest),
     )  # fmt: skip
-    manifest["generation"] = {"revision": revision, "files": stats["files"]}
+    manifest["generation"] = {"revision": revision, "vector_index": stats["vector_index"], "files": stats["files"]}
     manifest["counts"] = store.counts()
     manifest["updated_at"] = now_iso()
     manifest["versions"] = package_versions()

@@ -42,7 +42,6 @@ from rabbit_rag.index.manifest import check_tokenizer, read_manifest
 from rabbit_rag.index.publish import generation_files, published_revision, repair, stale_docstore_error
 from rabbit_rag.notices import notice
 from rabbit_rag.retrieval import make_retriever
-from rabbit_rag.text.terms import bm25_query_terms
 from rabbit_rag.types import Chunk, ScoredChunk, SearchMode
 
 
@@ -233,8 +232,7 @@ class Index:
         gen = self.generation
         if gen is None or not len(gen):
             return []
-        store = self._store
-        term_ids = store.term_ids(bm25_query_terms(query, store.known_terms))
+        term_ids = gen.query_vocabulary(self._store.lookup_terms).term_ids(query)
         mask = self._mask(gen, filters)
         rows, scores = gen.bm25.top_k(term_ids, k, weight_mask=mask)
         return self._hits(gen.chunk_ids[rows], scores, "bm25", gen)

@@ -54,6 +54,7 @@ from rabbit_rag.index.publish import (
     save_config,
     stale_docstore_error,
 )
+from rabbit_rag.index.vectors import DEFAULT_VECTOR_INDEX, VECTOR_INDEX_CHOICES
 from rabbit_rag.notices import notice
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 
@@ -64,7 +65,9 @@ class IndexWriter:
     ``embed_model``, ``chunk_tokens`` and ``chunk_overlap_sentences`` are what the caller asks for: an
     existing index refuses other values (None means "the index's own"). For a new index, None takes
     the ``default_*`` values. The embedding model is loaded here, because vectors written into the
-    index must come from the index's own model; ingest embeds with :attr:`embedder`.
+    index must come from the index's own model; ingest embeds with :attr:`embedder`. ``vector_index``
+    (``auto``, ``flat``, ``ivf``; None: the index's own, ``auto`` for a new one) is the kind of FAISS
+    index generations are built with from now on (:mod:`rabbit_rag.index.vectors`).
     """
 
     def __init__(
@@ -79,7 +82,10 @@ class IndexWriter:
         chunk_overlap_sentences: int | None = None,
         default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+        vector_index: str | None = None,
     ) -> None:
+        if vector_index is not None and vector_index not in VECTOR_INDEX_CHOICES:
+            raise InvalidInputError(f"vector index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_CHOICES)}")
         self.path = Path(path)
         self._refuse_foreign_folder()  # before anything is written: a user's folder stays untouched
         self._make_folder()
@@ -94,6 +100,9 @@ class IndexWriter:
                 embed_model, default_embed_model, embed_device, embed_batch_size, chunk_tokens,
                 chunk_overlap_sentences, default_chunk_tokens, default_overlap_sentences,
             )  # fmt: skip
+            if vector_index is not None and self.manifest.get("vector_index", DEFAULT_VECTOR_INDEX) != vector_index:
+                self.manifest["vector_index"] = vector_index  # the next generation is built this way
+                self._needs_publish = True
             self.vocab = self._store.load_vocab()
             self._pending_terms: list[tuple[str, int]] = []
             self.rev = self._store.begin()
