@@ -11,9 +11,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, create_model, model_validator
 
-from rabbit_rag.citations import Citation
 from rabbit_rag.ingest import FileOutcome
 from rabbit_rag.limits import (
     MAX_API_TOP_K,
@@ -229,7 +228,6 @@ class AskRequest(_Strict):
 class AskResponse(Answer):
     collection: str
     revision: int = Field(description="The collection revision the sources and citations come from.")
-    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -304,22 +302,30 @@ class ChatChoice(BaseModel):
     finish_reason: Literal["stop"] = "stop"
 
 
-class ChatCompletion(BaseModel):
-    """An OpenAI chat completion; ``citations``, ``sources``, ``generator`` and ``revision`` are extra
-    fields an OpenAI client keeps (``completion.model_extra["citations"]`` in the Python client)."""
-
+class _Completion(BaseModel):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
     choices: list[ChatChoice]
-    citations: list[Citation]
-    sources: list[SearchHit]
-    generator: str
     revision: int = Field(
         description="The collection revision the sources and citations come from (`?revision=` on the "
         "document endpoints reads their text)."
     )
+
+
+#: The fields of an answer a chat completion carries beside OpenAI's, declared once: in
+#: :class:`rabbit_rag.schemas.Answer` (``ask`` and ``ask --json`` have the same).
+ANSWER_EXTRA_FIELDS = ("citations", "sources", "generator", "not_found", "span", "timings")
+
+ChatCompletion = create_model(
+    "ChatCompletion",
+    __base__=_Completion,
+    __doc__="An OpenAI chat completion; ``citations``, ``sources``, ``generator``, ``not_found``, ``span``, "
+    "``timings`` and ``revision`` are extra fields an OpenAI client keeps (``completion.model_extra['citations']`` "
+    "in the Python client), the same as in an ``ask`` answer.",
+    **{name: (Answer.model_fields[name].annotation, Answer.model_fields[name]) for name in ANSWER_EXTRA_FIELDS},
+)
 
 
 class ModelCard(BaseModel):

@@ -40,6 +40,7 @@ from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.manifest import MANIFEST_FILE, read_manifest
 from rabbit_rag.ingest.options import IngestOptions, Parser
 from rabbit_rag.ingest.readers import read_path, supported_extensions
+from rabbit_rag.ingest.readers.structure import with_structure
 from rabbit_rag.text.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.types import Document
 
@@ -217,7 +218,7 @@ class _Ingest:
     def _prepare(self, item: _Item) -> Document | None:
         doc: Document | None = None
         if item.document is not None:
-            doc = item.document
+            doc = with_structure(item.document)  # a document made in code: its lines still show structure
             item.content_hash = _sha256(doc.text)
             uri = doc.key
         else:
@@ -272,7 +273,7 @@ class _Ingest:
             ChunkRow(
                 ord=item.n_chunks + i, start=s.start, end=s.end, text=t, n_tokens=s.n_tokens,
                 term_ids=self.writer.term_ids(s.terms), page=s.page, section=s.section,
-                embedding=None if vectors is None else vectors[i],
+                embedding=None if vectors is None else vectors[i], blocks=s.blocks,
             )
             for i, (s, t) in enumerate(zip(spans, texts, strict=True))
         ]  # fmt: skip
@@ -510,7 +511,9 @@ def ingest_documents(
     chunk_overlap_sentences: int | None = None,
 ) -> IngestReport:
     """Ingest in-memory documents (already normalized). A document's identity is its ``uri`` or,
-    without one, its ``source``; the same identity with new text replaces the old version.
+    without one, its ``source``; the same identity with new text replaces the old version. A document
+    without blocks gets those its lines show (a title line, list items, pipe rows, FAQ pairs:
+    :func:`~rabbit_rag.ingest.readers.structure.with_structure`).
 
     예: ``ingest_documents([Document(source="메모.txt", text="회의는 3시에 한다.")], "indexes/메모")``
     """

@@ -9,6 +9,13 @@ offsets, so that ``document_text[start:end] == quote`` (the offsets contract, do
 
 Numbers that match no source are dropped from the answer text and counted.
 
+Only the generator's markers are citations: ``[3]`` or ``[1-5]`` written in a document (a footnote, a
+reference list) would otherwise become citations to other sources when an answer quotes it. What a
+generator sees and what the extractive answerer quotes is passed through :func:`neutralize_markers`,
+which writes such markers with the look-alike brackets ``〔3〕`` (U+3014/U+3015, same length) that no
+marker pattern matches. A generator that already knows which sentence backs each of its markers
+(the extractive answerer) passes them as ``anchors`` and no sentence is guessed.
+
 예::
 
     result = cite("국회의원의 임기는 4년이다 [1].", hits)
@@ -26,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rabbit_rag.text.sentences import chunk_sentences
+from rabbit_rag.text.sentences import chunk_sentences, sentences_of
 from rabbit_rag.text.similarity import spaceless_bigrams
 from rabbit_rag.text.terms import text_terms
 from rabbit_rag.types import Chunk, ScoredChunk
@@ -81,6 +88,20 @@ class CitationResult:
     @property
     def n_dropped(self) -> int:
         return len(self.dropped)
+
+
+_NEUTRAL = str.maketrans({"[": "〔", "]": "〕", "［": "〔", "］": "〕"})
+
+
+def neutralize_markers(text: str) -> str:
+    """``text`` with every ``[n]``-style marker written ``〔n〕``: it reads the same, keeps its length
+    (offsets into the text stay valid), and is never parsed as a citation.
+
+    예: ``neutralize_markers("법 제3조[2]에 따라")`` → ``'법 제3조〔2〕에 따라'``
+    """
+    if "[" not in text and "［" not in text:
+        return text
+    return MARKER_RE.sub(lambda m: m.group(0).translate(_NEUTRAL), text)
 
 
 def _numbers(marker: str) -> list[int]:
@@ -150,11 +171,14 @@ def support_score(
     return score
 
 
-def best_sentence(chunk_text: str, statement: str, fallback: str | None = None) -> tuple[int, int]:
+def best_sentence(
+    chunk_text: str, statement: str, fallback: str | None = None, chunk: Chunk | None = None
+) -> tuple[int, int]:
     """``(start, end)`` in ``chunk_text`` of the sentence that best supports ``statement`` (then
     ``fallback``, e.g. the question, when the statement shares nothing with the chunk); the first
-    sentence when nothing matches at all."""
-    sents = chunk_sentences(chunk_text)
+    sentence when nothing matches at all. With the ``chunk``, its blocks shape the sentences (a table
+    row, a list item is one)."""
+    sents = sentences_of(chunk) if chunk is not None else chunk_sentences(chunk_text)
     if not sents:
         stripped = chunk_text.strip()
         a = chunk_text.find(stripped) if stripped else 0
@@ -176,13 +200,24 @@ def _chunk_of(source: ScoredChunk | Chunk) -> Chunk:
     return source.chunk if isinstance(source, ScoredChunk) else source
 
 
-def cite(text: str, sources: Sequence[ScoredChunk | Chunk], question: str | None = None) -> CitationResult:
+def cite(
+    text: str,
+    sources: Sequence[ScoredChunk | Chunk],
+    question: str | None = None,
+    anchors: Sequence[tuple[int, int, int]] | None = None,
+) -> CitationResult:
     """Resolve the ``[n]`` markers of ``text`` against ``sources`` (``sources[0]`` is ``[1]``).
 
     Returns the text with numbers that name no source removed, one citation per (statement,
-    source) — deduplicated by quote — and the dropped numbers.
+    source) — deduplicated by quote — and the dropped numbers. ``anchors`` — ``(n, start, end)`` per
+    marker group, in order, offsets into source ``n``'s chunk text — say exactly which sentence each
+    marker rests on (the extractive answerer knows); they are used when they match the markers.
     """
     markers = parse_markers(text)
+    if anchors is not None and (
+        len(anchors) != len(markers) or any(mk.numbers != (a[0],) for mk, a in zip(markers, anchors, strict=False))
+    ):
+        anchors = None
     n_sources = len(sources)
     citations: list[Citation] = []
     seen: set[tuple[int, int, int]] = set()
@@ -194,7 +229,10 @@ def cite(text: str, sources: Sequence[ScoredChunk | Chunk], question: str | None
                 dropped.append(n)
                 continue
             chunk = _chunk_of(sources[n - 1])
-            a, b = best_sentence(chunk.text, statement, question)
+            if anchors is not None:
+                a, b = anchors[i][1], anchors[i][2]
+            else:
+                a, b = best_sentence(chunk.text, statement, question, chunk)
             key = (n, a, b)
             if key in seen:
                 continue

@@ -77,6 +77,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     dropped_citations: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    span: schemas.AnswerSpan | None = None
 
     @property
     def not_found(self) -> bool:
@@ -89,8 +90,11 @@ class Answer:
             question=self.question,
             answer=self.text,
             generator=self.generator,
+            not_found=self.not_found,
+            span=self.span,
             citations=list(self.citations),
             sources=[schemas.SearchHit.of(s, i + 1) for i, s in enumerate(self.sources)],
+            timings=dict(self.timings),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,9 +233,13 @@ class Engine:
         timings = {"retrieve_ms": (t_retrieved - t0) * 1000}
         pieces: list[str] = []
         notes: list[str] = []
+        anchors: list[tuple[int, int, int]] | None = None
+        span: schemas.AnswerSpan | None = None
         if hits:
             draft = self.generator.draft(question, hits, history)
             sources, notes = draft.sources, list(draft.notes)
+            anchors = getattr(draft, "anchors", None)
+            span = _span(draft, sources)
             try:
                 for piece in draft.pieces:
                     if not pieces:
@@ -247,20 +255,39 @@ class Engine:
             yield TokenEvent(NOT_FOUND)
         t_generated = time.perf_counter()
         timings["generate_ms"] = (t_generated - t_retrieved) * 1000
-        result = cite("".join(pieces).strip(), sources, question)
+        result = cite("".join(pieces).strip(), sources, question, anchors)
         timings["cite_ms"] = (time.perf_counter() - t_generated) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         yield CitationsEvent(result.citations, result.dropped)
         answer = Answer(
             question=question, text=result.text, citations=result.citations, sources=list(sources),
             generator=self.generator.name, timings={k_: round(v, 2) for k_, v in timings.items()},
-            dropped_citations=result.dropped, notes=notes,
+            dropped_citations=result.dropped, notes=notes, span=span if result.citations else None,
         )  # fmt: skip
         yield DoneEvent(answer)
 
     def chat(self, max_turns: int = 8) -> ChatSession:
         """A multi-turn conversation over this engine."""
         return ChatSession(self, max_turns=max_turns)
+
+
+def _span(draft: Any, sources: Sequence[ScoredChunk]) -> schemas.AnswerSpan | None:
+    """The draft's short answer in document offsets, when it gives one that lies in its sources."""
+    got = getattr(draft, "span", None)
+    if got is None or not 1 <= got[0] <= len(sources):
+        return None
+    n, a, b = got
+    chunk = sources[n - 1].chunk
+    if not 0 <= a < b <= len(chunk.text):
+        return None
+    return schemas.AnswerSpan(
+        n=n,
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        start=chunk.start + a,
+        end=chunk.start + b,
+        text=chunk.text[a:b],
+    )
 
 
 def answer_embedder(index: Index, retriever: Retriever) -> Embedder | None:

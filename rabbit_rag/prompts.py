@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rabbit_rag.citations import neutralize_markers
 from rabbit_rag.conversation import Turn
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.types import Chunk, ScoredChunk
@@ -50,19 +51,25 @@ def source_header(n: int, chunk: Chunk) -> str:
 
     예: ``source_header(1, chunk)`` → ``'[1] 출처: samples/constitution.txt | 제목: 대한민국헌법'``
     """
-    parts = [f"[{n}] 출처: {chunk.source}"]
+    parts = [f"[{n}] 출처: {neutralize_markers(chunk.source)}"]
     if chunk.title and chunk.title != chunk.source:
-        parts.append(f"제목: {chunk.title}")
+        parts.append(f"제목: {neutralize_markers(chunk.title)}")
     if chunk.page is not None:
         parts.append(f"쪽: {chunk.page}")
     if chunk.section:
-        parts.append(f"항목: {chunk.section}")
+        parts.append(f"항목: {neutralize_markers(chunk.section)}")
     return " | ".join(parts)
 
 
 def format_sources(sources: Sequence[ScoredChunk]) -> str:
-    """Numbered source blocks, ``[1]`` first, separated by blank lines."""
-    return "\n\n".join(f"{source_header(i, s.chunk)}\n{s.chunk.text.strip()}" for i, s in enumerate(sources, 1))
+    """Numbered source blocks, ``[1]`` first, separated by blank lines.
+
+    ``[n]`` markers written in a document are shown as ``〔n〕``
+    (:func:`~rabbit_rag.citations.neutralize_markers`): a model that quotes them does not cite
+    another source by accident, and only the model's own markers become citations."""
+    return "\n\n".join(
+        f"{source_header(i, s.chunk)}\n{neutralize_markers(s.chunk.text.strip())}" for i, s in enumerate(sources, 1)
+    )
 
 
 def user_message(question: str, sources: Sequence[ScoredChunk]) -> str:

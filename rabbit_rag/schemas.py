@@ -57,12 +57,36 @@ class DocumentInfo(BaseModel):
     updated_at: str
 
 
+class AnswerSpan(BaseModel):
+    """The short answer inside a cited sentence (``4년`` of ``국회의원의 임기는 4년으로 한다.``):
+    ``document_text[start:end] == text``, like a citation's quote."""
+
+    n: int = Field(description="The source it is in: sources[n-1].")
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str = Field(examples=["4년"])
+
+
 class Answer(BaseModel):
-    """``ask --json``: the answer, what wrote it, its citations and the numbered sources (``sources[0]``
-    is ``[1]``)."""
+    """``ask --json``: the answer, what wrote it, its citations, the numbered sources (``sources[0]``
+    is ``[1]``), whether the documents held no answer, and how long each stage took."""
 
     question: str
     answer: str = Field(examples=["대통령의 임기는 5년으로 하며, 중임할 수 없다. [1]"])
     generator: str = Field(description="What wrote the answer: extractive, transformers:<model>, openai:<model>.")
+    not_found: bool = Field(
+        False,
+        description="True when the answer is that the documents do not hold one (제공된 문서에서 답을 찾을 수 없습니다.).",
+    )
+    span: AnswerSpan | None = Field(
+        None, description="The short answer inside the first cited sentence, when the generator knows it (extractive)."
+    )
     citations: list[Citation]
     sources: list[SearchHit]
+    timings: dict[str, float] = Field(
+        default_factory=dict,
+        description="Milliseconds per stage: retrieve_ms, first_token_ms, generate_ms, cite_ms, total_ms.",
+        examples=[{"retrieve_ms": 3.1, "first_token_ms": 41.0, "generate_ms": 38.2, "cite_ms": 0.4, "total_ms": 41.9}],
+    )

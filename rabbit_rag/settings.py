@@ -38,6 +38,7 @@ from rabbit_rag.generators.base import (
     DEFAULT_LLM_DECODER,
     DEFAULT_LLM_MAX_BATCH,
     DEFAULT_LLM_MODEL,
+    DEFAULT_MAX_MISSING,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_OPENAI_BASE_URL,
     DEFAULT_OPENAI_CONNECT_TIMEOUT,
@@ -192,13 +193,13 @@ class Settings(BaseSettings):
         ge=256,
         description="Context length of the served model (prompt + answer), for fitting sources.",
     )
-    extractive_max_missing: float | None = Field(
-        None,
+    extractive_max_missing: float = Field(
+        DEFAULT_MAX_MISSING,
         gt=0,
         le=1,
         description="Extractive answerer: answer 'not found' when this share of the question's words (nouns "
-        "count 1, predicates 1/2) appears nowhere in the retrieved sentences, e.g. 0.5. Off by default: "
-        "without an embedding model it cannot tell a paraphrase from a question the documents do not cover.",
+        "count 1, predicates 1/2) appears nowhere in the retrieved sources. Set by measurement (docs/ask.md); "
+        "1 declines only questions none of whose words the sources mention.",
     )
     max_question_chars: int = Field(
         DEFAULT_MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS_CAP, description="Longer questions are refused."

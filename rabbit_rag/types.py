@@ -38,7 +38,9 @@ class Block:
     table row, an FAQ question or answer, or a caption.
 
     ``level`` is a heading's depth (1 = top). ``header`` gives a table row the text of its table's
-    header row (``"업무 | 담당 | 기한"``), so a row can be read with its column names.
+    header row (``"업무 | 담당 | 기한"``), so a row can be read with its column names, and an FAQ
+    answer the question it answers (``"환불은 누가 처리하나요?"``), so it can be matched to a question
+    even when its chunk does not hold the question.
 
     예: ``Block(0, 7, "heading", level=1)``
     """
@@ -76,7 +78,10 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A retrievable passage: ``text == document_text[start:end]``; ``page`` is 1-based (PDF only)."""
+    """A retrievable passage: ``text == document_text[start:end]``; ``page`` is 1-based (PDF only).
+
+    ``blocks`` are the document's structural blocks inside the chunk (document offsets, clipped to the
+    chunk; paragraphs are not listed), empty when the reader knew none or the index predates them."""
 
     chunk_id: int
     doc_id: str
@@ -87,6 +92,7 @@ class Chunk:
     page: int | None = None
     section: str | None = None
     title: str | None = None
+    blocks: tuple[Block, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 ``model`` names the collection. The last user message is the question; earlier user/assistant
 pairs are the conversation (a follow-up such as ``그럼 국회의원은?`` is understood after them).
 The answer keeps its ``[n]`` markers; the structured citations travel in extra fields
-(``citations``, ``sources``, ``generator``) that OpenAI clients keep. Sampling options are accepted
+(``citations``, ``sources``, ``generator``, ``not_found``, ``span``, ``timings`` — the fields of
+``ask``, from :class:`rabbit_rag.schemas.Answer`) that OpenAI clients keep. Sampling options are accepted
 and ignored: the server's generator settings apply.
 
 예::
@@ -88,14 +89,9 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
                 yield sse_data(_chunk(cid, created, model, {"content": event.text}))
             elif event.type == "done":
                 a = event.answer.to_dict()
-                extra = {
-                    "citations": a["citations"],
-                    "sources": a["sources"],
-                    "generator": a["generator"],
-                    "answer": a["answer"],
-                    "revision": revision,
-                }
-                yield sse_data(_chunk(cid, created, model, {}, "stop", **extra))
+                yield sse_data(
+                    _chunk(cid, created, model, {}, "stop", **_extra(a), answer=a["answer"], revision=revision)
+                )
         yield sse_data("[DONE]")
     except RabbitRagError as e:
         yield sse_data(error_payload(type(e).__name__, scrub_paths(str(e), (str(state.collections.root),))))
@@ -116,8 +112,8 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
 async def chat_completions(body: schemas.ChatCompletionRequest, state: State, who: Caller) -> Any:
     """Point any OpenAI client at `http://HOST:PORT/v1` with an API key as `api_key`. With
     `stream: true` the answer streams as `chat.completion.chunk`s ending in `data: [DONE]`; the last
-    chunk carries `citations`, `sources`, `generator` and `revision` (the collection revision the
-    citations' offsets point into)."""
+    chunk carries `citations`, `sources`, `generator`, `not_found`, `span`, `timings` and `revision` (the
+    collection revision the citations' offsets point into)."""
     name = check_name(body.model)
     who.require("read", name)
     question, turns = await run_in_threadpool(conversation, body.messages)
@@ -139,9 +135,12 @@ async def chat_completions(body: schemas.ChatCompletionRequest, state: State, wh
     return {
         "id": cid, "object": "chat.completion", "created": created, "model": name,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer["answer"]}, "finish_reason": "stop"}],
-        "citations": answer["citations"], "sources": answer["sources"], "generator": answer["generator"],
-        "revision": index.revision,
+        **_extra(answer), "revision": index.revision,
     }  # fmt: skip
+
+
+def _extra(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer[k] for k in schemas.ANSWER_EXTRA_FIELDS}
 
 
 @router.get(

@@ -3,6 +3,10 @@
 Each block is normalized on its own (:func:`rabbit_rag.text.normalize_text`) and blocks are joined
 with one newline, so the offsets recorded here point into exactly the text the docstore keeps.
 
+The blocks a reader names (headings, list items, table rows, captions) are kept; the lines of the
+rest are read for list items, pipe rows and FAQ question/answer pairs
+(:func:`~rabbit_rag.ingest.readers.structure.infer_blocks`), and headings found there open sections too.
+
 예::
 
     b = TextBuilder()
@@ -16,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from rabbit_rag.errors import EmptyDocumentError
+from rabbit_rag.ingest.readers.structure import heading_sections, infer_blocks
 from rabbit_rag.text.normalize import normalize_text
 from rabbit_rag.types import Block, BlockKind, Document
 
@@ -79,12 +84,15 @@ class TextBuilder:
             raise EmptyDocumentError(name, empty_reason)
         if not title:
             title = next((line.strip()[:200] for line in text.splitlines() if line.strip()), None)
+        blocks = infer_blocks(text, self.blocks)
+        known = {start for start, _ in self.sections}
+        sections = sorted([*self.sections, *(s for s in heading_sections(text, blocks) if s[0] not in known)])
         return Document(
             source=name,
             text=text,
             title=title,
             metadata=metadata,
             pages=tuple(self.pages),
-            sections=tuple(self.sections),
-            blocks=tuple(self.blocks),
+            sections=tuple(sections),
+            blocks=blocks,
         )

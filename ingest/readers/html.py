@@ -1,5 +1,10 @@
 """HTML: the main text of a page, its title, headings as sections, tables as rows.
 
+Structure travels as blocks: ``h1``–``h6`` are headings with their level, ``li`` list items, ``tr``
+table rows carrying their table's header row (the ``th`` row, else a first row of short labels),
+``caption``/``figcaption`` captions; FAQ question/answer pairs are found in the text
+(:mod:`rabbit_rag.ingest.readers.structure`).
+
 Parsed with selectolax (MIT; the Lexbor engine follows the HTML5 parsing rules browsers use, so
 broken markup is read the way a browser shows it, and it is fast). We chose it over trafilatura
 (Apache-2.0) because trafilatura's boilerplate scoring is tuned for news pages and may drop parts
@@ -29,8 +34,9 @@ from typing import Any
 
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
+from rabbit_rag.ingest.readers.tables import header_row
 from rabbit_rag.text.normalize import decode_bytes
-from rabbit_rag.types import Document
+from rabbit_rag.types import BlockKind, Document
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,400}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _KOREAN_ALIASES = {
@@ -94,12 +100,15 @@ class _Blocks:
         self.name = name
         self.line: list[str] = []
         self.seen = 0
+        self.context: list[BlockKind] = []  # the list item or caption the walk is inside
 
-    def flush(self, heading: bool = False) -> None:
+    def flush(self, heading: bool = False, kind: BlockKind | None = None, level: int | None = None) -> None:
         text = "".join(self.line)
         self.line = []
         lines = [_SPACE.sub(" ", part).strip() for part in text.split("\n")]
-        self.builder.add("\n".join(x for x in lines if x), heading=heading)
+        if kind is None and not heading and self.context:
+            kind = self.context[-1]
+        self.builder.add("\n".join(x for x in lines if x), heading=heading, kind=kind, level=level)
 
     def walk(self, node: Any, pre: bool = False) -> None:
         for child in node.iter(include_text=True):
@@ -115,7 +124,13 @@ class _Blocks:
             elif tag in _HEADINGS:
                 self.flush()
                 self.walk(child)
-                self.flush(heading=True)
+                self.flush(heading=True, level=int(tag[1]))
+            elif tag in ("li", "caption", "figcaption"):
+                self.flush()
+                self.context.append("list_item" if tag == "li" else "caption")
+                self.walk(child, pre)
+                self.flush()
+                self.context.pop()
             elif tag == "table":
                 self.flush()
                 self.table(child)
@@ -133,18 +148,31 @@ class _Blocks:
                 self.walk(child, pre)
 
     def table(self, table: Any) -> None:
+        caption = table.css_first("caption")
+        if caption is not None and _closest_table(caption) == table:
+            self.context.append("caption")
+            self.walk(caption)
+            self.flush()
+            self.context.pop()
+        rows: list[tuple[list[str], bool]] = []
         for tr in table.css("tr"):
             if _closest_table(tr) != table:
                 continue  # rows of a nested table are read inside their cell
             cells = []
+            all_th = True
             for cell in tr.iter():
                 if cell.tag in ("td", "th"):
+                    all_th = all_th and cell.tag == "th"
                     sub = _Blocks(TextBuilder(), self.name)
                     sub.walk(cell)
                     sub.flush()
                     cells.append(" ".join(sub.builder.text().split()))
             if any(cells):
-                self.builder.add(" | ".join(cells))
+                rows.append((cells, all_th))
+        header = header_row([c for c, _ in rows], rows[0][1] if rows else False)
+        for i, (cells, _) in enumerate(rows):
+            is_header = header is not None and i == 0
+            self.builder.add(" | ".join(cells), kind="table_row", header=None if is_header else header)
 
 
 def _closest_table(node: Any) -> Any:

@@ -16,7 +16,8 @@ small enough to read directly:
 - tables are a ``CTRL_HEADER`` ``'tbl '`` followed by a ``TABLE`` record and one ``LIST_HEADER``
   per cell (column and row address at bytes 8 and 10) whose paragraphs are that cell's text.
 
-Table rows become ``cell | cell`` lines; footnotes, endnotes, headers and footers appear after the
+Table rows become ``cell | cell`` lines (table-row blocks carrying their table's header row, a first
+row of short labels); footnotes, endnotes, headers and footers appear after the
 paragraph that anchors them. Body paragraphs whose paragraph shape (``DocInfo`` ``PARA_SHAPE``,
 attribute bits 23–24 = outline, bits 25–27 = level) is a level-1 outline (개요 1) become sections:
 only the top level, because Korean official documents number ordinary body paragraphs with the
@@ -40,6 +41,7 @@ from typing import Any
 from rabbit_rag.errors import DocumentError, UnsupportedFormatError
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import UnpackBudget, check_deadline
+from rabbit_rag.ingest.readers.tables import header_row
 from rabbit_rag.text.normalize import sniff_binary
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -148,7 +150,8 @@ class _Table:
         self.cells: list[tuple[int, int, list[str]]] = []
         self.current: list[str] | None = None
 
-    def rows(self) -> list[str]:
+    def cell_rows(self) -> list[list[str]]:
+        """The cells of each non-empty row, in order."""
         by_row: dict[int, list[tuple[int, str]]] = {}
         for row, col, parts in self.cells:
             by_row.setdefault(row, []).append((col, " ".join(p for p in parts if p.strip())))
@@ -156,8 +159,11 @@ class _Table:
         for row in sorted(by_row):
             cells = [t for _, t in sorted(by_row[row])]
             if any(c.strip() for c in cells):
-                out.append(" | ".join(cells))
+                out.append(cells)
         return out
+
+    def rows(self) -> list[str]:
+        return [" | ".join(cells) for cells in self.cell_rows()]
 
 
 class _BodyWalker:
@@ -175,17 +181,19 @@ class _BodyWalker:
         if self.tables and self.tables[-1].current is not None:
             self.tables[-1].current.append(text)
         else:
-            self.builder.add(text, heading=heading)
+            self.builder.add(text, heading=heading, level=1 if heading else None)
 
     def _close_tables(self, level: int) -> None:
         while self.tables and level <= self.tables[-1].level:
             table = self.tables.pop()
-            rows = table.rows()
             if self.tables and self.tables[-1].current is not None:
-                self.tables[-1].current.append(" / ".join(rows))
+                self.tables[-1].current.append(" / ".join(table.rows()))
             else:
-                for row in rows:
-                    self.builder.add(row)
+                cell_rows = table.cell_rows()
+                header = header_row(cell_rows)
+                for i, cells in enumerate(cell_rows):
+                    row_header = None if header is not None and i == 0 else header
+                    self.builder.add(" | ".join(cells), kind="table_row", header=row_header)
 
     def feed(self, tag: int, level: int, payload: bytes) -> None:
         self._close_tables(level)

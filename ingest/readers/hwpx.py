@@ -10,6 +10,10 @@ holds them, table rows as ``cell | cell`` lines. Body paragraphs whose paragraph
 (``Contents/header.xml`` ``hh:paraPr`` → ``hh:heading type="OUTLINE" level="0"``) make them a
 top-level outline heading (개요 1) become sections, as in the HWP reader.
 
+Structure travels as blocks: those headings (level 1); paragraphs numbered or bulleted by their
+paragraph properties (``hh:heading type="NUMBER"|"BULLET"``, deeper outline levels) as list items;
+table rows with their table's header row (a first row of short labels).
+
 예::
 
     doc = HwpxReader().read(Path("보도자료.hwpx").read_bytes(), "보도자료.hwpx")
@@ -27,7 +31,11 @@ from rabbit_rag.errors import DocumentError
 from rabbit_rag.ingest.readers.archive import ZIP_MAGIC, SafeZip, zip_names
 from rabbit_rag.ingest.readers.builder import TextBuilder
 from rabbit_rag.ingest.readers.limits import check_deadline
-from rabbit_rag.types import Document
+from rabbit_rag.ingest.readers.tables import header_row
+from rabbit_rag.types import BlockKind, Document
+
+#: ``(text, kind, header)`` of one block: kind ``heading`` (a section), ``list_item``, ``table_row`` or None.
+Part = tuple[str, BlockKind | None, str | None]
 
 MIMETYPE = b"application/hwp+zip"
 _SECTION = re.compile(r"Contents/section(\d+)\.xml")
@@ -43,9 +51,10 @@ def _local(el: Any) -> str:
 class _SectionWalker:
     """Text blocks of one section element, in document order."""
 
-    def __init__(self, name: str, outline_pr: frozenset[str] = frozenset()):
+    def __init__(self, name: str, outline_pr: frozenset[str] = frozenset(), list_pr: frozenset[str] = frozenset()):
         self.name = name
         self.outline_pr = outline_pr
+        self.list_pr = list_pr
         self.seen = 0
         self.paragraphs = 0
         self.tables = 0
@@ -55,19 +64,23 @@ class _SectionWalker:
         if self.seen & 0x3FF == 0:
             check_deadline(self.name)
 
-    def section(self, sec: Any) -> Iterator[tuple[str, bool]]:
-        """``(text, is_heading)`` blocks of a section root; only its own paragraphs can be headings."""
+    def section(self, sec: Any) -> Iterator[Part]:
+        """``(text, kind, header)`` blocks of a section root; only its own paragraphs can be headings."""
         for child in sec:
             if _local(child) == "p":
                 first = True
-                for text in self._paragraph(child):
-                    yield text, first and child.get("paraPrIDRef") in self.outline_pr
+                pr = child.get("paraPrIDRef")
+                for text, kind, header in self._paragraph(child):
+                    if first and pr in self.outline_pr:
+                        kind = "heading"
+                    elif first and pr in self.list_pr:
+                        kind = "list_item"
+                    yield text, kind, header
                     first = False
             else:
-                for text in self.blocks(child):
-                    yield text, False
+                yield from self.blocks(child)
 
-    def blocks(self, el: Any) -> Iterator[str]:
+    def blocks(self, el: Any) -> Iterator[Part]:
         self._tick()
         local = _local(el)
         if local == "p":
@@ -79,7 +92,7 @@ class _SectionWalker:
             for child in el:
                 yield from self.blocks(child)
 
-    def _paragraph(self, p: Any) -> Iterator[str]:
+    def _paragraph(self, p: Any) -> Iterator[Part]:
         self.paragraphs += 1
         parts: list[str] = []
         nested: list[Any] = []
@@ -91,7 +104,7 @@ class _SectionWalker:
                     parts.append(self._inline(child))
                 else:
                     nested.append(child)
-        yield "".join(parts)
+        yield "".join(parts), None, None
         for child in nested:
             yield from self.blocks(child)
 
@@ -102,7 +115,8 @@ class _SectionWalker:
             parts.append(child.tail or "")
         return "".join(parts)
 
-    def _table(self, tbl: Any) -> Iterator[str]:
+    def _table(self, tbl: Any) -> Iterator[Part]:
+        rows: list[list[str]] = []
         for tr in tbl:
             if _local(tr) != "tr":
                 continue
@@ -110,10 +124,13 @@ class _SectionWalker:
             for tc in tr:
                 if _local(tc) != "tc":
                     continue
-                texts = [b for child in tc for b in self.blocks(child)]
+                texts = [b[0] for child in tc for b in self.blocks(child)]
                 cells.append(" ".join(" ".join(t.split()) for t in texts if t.strip()))
             if any(cells):
-                yield " | ".join(cells)
+                rows.append(cells)
+        header = header_row(rows)
+        for i, cells in enumerate(rows):
+            yield " | ".join(cells), "table_row", None if header is not None and i == 0 else header
 
 
 def _section_order(z: SafeZip, hpf: Any | None) -> list[str]:
@@ -136,17 +153,20 @@ def _section_order(z: SafeZip, hpf: Any | None) -> list[str]:
     return ordered or fallback
 
 
-def _outline_para_properties(z: SafeZip) -> frozenset[str]:
+def _outline_para_properties(z: SafeZip) -> tuple[frozenset[str], frozenset[str]]:
+    """Paragraph property ids of top-level outline headings, and of numbered, bulleted or deeper outline
+    paragraphs (list items)."""
     if not z.has("Contents/header.xml"):
-        return frozenset()
-    out = []
+        return frozenset(), frozenset()
+    outline, listed = [], []
     for pr in z.xml("Contents/header.xml").iter():
         if _local(pr) == "paraPr":
             for h in pr.iter():
-                if _local(h) == "heading" and h.get("type") == "OUTLINE" and h.get("level") == "0":
-                    out.append(pr.get("id"))
+                if _local(h) == "heading" and h.get("type") in ("OUTLINE", "NUMBER", "BULLET"):
+                    top = h.get("type") == "OUTLINE" and h.get("level") == "0"
+                    (outline if top else listed).append(pr.get("id"))
                     break
-    return frozenset(x for x in out if x is not None)
+    return frozenset(x for x in outline if x is not None), frozenset(x for x in listed if x is not None)
 
 
 def _package_metadata(hpf: Any | None) -> tuple[str | None, dict[str, Any]]:
@@ -200,11 +220,17 @@ class HwpxReader:
                 raise DocumentError(name, "not a valid HWPX file: no Contents/section*.xml in the archive")
             title, meta = _package_metadata(hpf)
             builder = TextBuilder()
-            walker = _SectionWalker(name, _outline_para_properties(z))
+            walker = _SectionWalker(name, *_outline_para_properties(z))
             for part in sections:
                 root = z.xml(part)
-                for block, heading in walker.section(root):
-                    builder.add(block, heading=heading)
+                for block, kind, header in walker.section(root):
+                    builder.add(
+                        block,
+                        heading=kind == "heading",
+                        kind=kind,
+                        level=1 if kind == "heading" else None,
+                        header=header,
+                    )
                 del root
         except etree.Error as e:
             raise DocumentError(name, f"the HWPX XML cannot be read ({e})") from e

@@ -3,13 +3,18 @@
 Text files are decoded with encoding detection (UTF-8 with or without BOM, UTF-16/32 with BOM,
 CP949/EUC-KR). In Markdown, headings (``# 제목`` and setext ``제목`` / ``===``) become sections, so chunks never straddle two
 sections and each chunk knows its heading.
+
+Both carry their structure as blocks (:mod:`rabbit_rag.ingest.readers.structure`): list items, pipe-table rows
+with their header, FAQ question/answer pairs; Markdown headings with their level; in plain text a
+title line, Roman-numeral and chapter headings and bullets that head others (these become sections too).
 """
 
 from __future__ import annotations
 
 from rabbit_rag.errors import EmptyDocumentError
+from rabbit_rag.ingest.readers.structure import heading_sections, infer_blocks
 from rabbit_rag.text.normalize import decode_bytes, normalize_text
-from rabbit_rag.types import Document
+from rabbit_rag.types import Block, Document
 
 _FENCES = ("```", "~~~")
 
@@ -90,24 +95,48 @@ def markdown_sections(text: str) -> tuple[tuple[int, str], ...]:
 
     예: ``markdown_sections("# 개요\n본문")`` → ``((0, "개요"),)``
     """
+    return _sections(text, markdown_headings(text)[0])
+
+
+def _sections(text: str, headings: list[tuple[Block, str]]) -> tuple[tuple[int, str], ...]:
+    """``(start of the heading's line, title)``: a section starts at its line (indent included)."""
+    return tuple((text.rfind("\n", 0, b.start) + 1, title) for b, title in headings)
+
+
+def markdown_headings(text: str) -> tuple[list[tuple[Block, str]], list[tuple[int, int]]]:
+    """Heading blocks (ATX level = number of ``#``; setext ``===`` 1, ``---`` 2) with their titles, and
+    the ``(start, end)`` spans of code fences (their lines are no structure)."""
     lines = _lines(text)
     fenced = _fenced_lines(lines)
-    found: list[tuple[int, str]] = []
+    found: list[tuple[Block, str]] = []
     prev: int | None = None  # the line before, when it can be the text of a setext heading
+
+    def block(start: int, line: str, level: int) -> Block:
+        return Block(start + len(line) - len(line.lstrip()), start + len(line.rstrip()), "heading", level=level)
+
     for i, (start, line) in enumerate(lines):
         if not fenced[i]:
             heading = _atx_heading(line)
             if heading is not None:
-                found.append((start, heading))
+                found.append((block(start, line, len(line.lstrip(" ")) - len(line.lstrip(" ").lstrip("#"))), heading))
         if prev is not None and _setext_underline(line):
             p_start, p_line = lines[prev]
             # a fenced line, a list item or a quote over "---" is no heading (but the pair is used up)
             if not fenced[prev] and not p_line.lstrip().startswith(("#", "-", "*", "+", ">", "|")):
-                found.append((p_start, p_line.strip()))
+                level = 1 if line.strip().startswith("=") else 2
+                found.append((block(p_start, p_line, level), p_line.strip()))
             prev = None  # the underline cannot be the text of the next heading
             continue
         prev = i if line.strip() else None
-    return tuple(sorted(found))
+    spans: list[tuple[int, int]] = []
+    for i, (start, line) in enumerate(lines):
+        if fenced[i]:
+            end = start + len(line)
+            if spans and spans[-1][1] + 1 == start:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+    return sorted(found, key=lambda x: x[0].start), spans
 
 
 def _first_line_title(text: str) -> str | None:
@@ -132,11 +161,14 @@ class TextReader:
         text = normalize_text(decoded.text)
         if not text.strip():
             raise EmptyDocumentError(name, "the file holds no text")
+        blocks = infer_blocks(text, title=True)
         return Document(
             source=name,
             text=text,
             title=_first_line_title(text),
             metadata={"encoding": decoded.encoding, "format": "text"},
+            sections=heading_sections(text, blocks),
+            blocks=blocks,
         )
 
 
@@ -147,13 +179,19 @@ class MarkdownReader(TextReader):
     extensions = (".md", ".markdown")
 
     def read(self, data: bytes, name: str) -> Document:
-        doc = super().read(data, name)
-        sections = markdown_sections(doc.text)
-        title = sections[0][1] if sections else doc.title
+        decoded = decode_bytes(data, name)
+        text = normalize_text(decoded.text)
+        if not text.strip():
+            raise EmptyDocumentError(name, "the file holds no text")
+        headings, fenced = markdown_headings(text)
+        blocks = infer_blocks(text, [b for b, _ in headings], opaque=fenced)
+        sections = _sections(text, headings)
+        # a heading that asks (### 환불은 누가 하나요?) is now a question block; it still opens a section
         return Document(
             source=name,
-            text=doc.text,
-            title=title,
-            metadata={**doc.metadata, "format": "markdown"},
+            text=text,
+            title=sections[0][1] if sections else _first_line_title(text),
+            metadata={"encoding": decoded.encoding, "format": "markdown"},
             sections=sections,
+            blocks=blocks,
         )

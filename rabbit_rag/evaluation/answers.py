@@ -9,6 +9,9 @@ and the answer is scored:
 - ``contains_answer``: the normalized gold answer appears in the answer (fairer to sentence answers);
 - ``citation_in_gold``: a citation points into the gold paragraph; ``citation_precision``: the share
   of all citations that do; ``quote_covers_answer``: a cited quote spans the gold answer's characters;
+- ``span_exact_match`` / ``span_f1``: the same scores of the short answer span inside the quoted
+  sentence (:attr:`~rabbit_rag.engine.Answer.span`; the whole answer where none is given), and
+  ``span_rate``: the share of answers that give a span;
 - ``not_found_rate``: answers that say the documents do not hold the answer (KorQuAD questions all
   have one, so this is a miss rate);
 - ``retrieval_recall@k``: the gold paragraph is among the sources.
@@ -96,8 +99,12 @@ def evaluate_answers(
 
 def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], progress: bool | None) -> dict[str, Any]:
     sums: dict[str, float] = dict.fromkeys(
-        ("exact_match", "f1", "contains_answer", "citation_in_gold", "quote_covers_answer", "not_found", "recall"), 0.0
-    )
+        (
+            "exact_match", "f1", "contains_answer", "citation_in_gold", "quote_covers_answer", "not_found", "recall",
+            "span_exact_match", "span_f1", "span",
+        ),
+        0.0,
+    )  # fmt: skip
     n_citations = n_citations_gold = n_errors = failures_in_a_row = 0
     latencies: list[float] = []
     for q in _progress(questions, progress):
@@ -117,6 +124,10 @@ def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], pro
         sums["f1"] += f1_score(prediction, q.answer)
         sums["contains_answer"] += contains_answer(prediction, q.answer)
         sums["not_found"] += answer.not_found
+        short = answer.span.text if answer.span is not None else prediction
+        sums["span_exact_match"] += exact_match(short, q.answer)
+        sums["span_f1"] += f1_score(short, q.answer)
+        sums["span"] += answer.span is not None
         sums["recall"] += any(s.chunk.doc_id == gold for s in answer.sources)
         in_gold = [c for c in answer.citations if c.doc_id == gold]
         n_citations += len(answer.citations)
@@ -132,6 +143,9 @@ def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], pro
         "citation_in_gold": round(sums["citation_in_gold"] / n, 4),
         "citation_precision": round(n_citations_gold / n_citations, 4) if n_citations else 0.0,
         "quote_covers_answer": round(sums["quote_covers_answer"] / n, 4),
+        "span_exact_match": round(sums["span_exact_match"] / n, 4),
+        "span_f1": round(sums["span_f1"] / n, 4),
+        "span_rate": round(sums["span"] / n, 4),
         "not_found_rate": round(sums["not_found"] / n, 4),
         f"retrieval_recall@{engine.k}": round(sums["recall"] / n, 4),
         "errors": n_errors,

@@ -34,6 +34,10 @@ DEFAULT_OPENAI_BASE_URL = "http://localhost:8000/v1"
 DEFAULT_OPENAI_TIMEOUT = 60.0
 DEFAULT_OPENAI_CONNECT_TIMEOUT = 5.0
 DEFAULT_OPENAI_MAX_CONTEXT = 8192
+#: The extractive answerer declines when this share of the question's words (nouns 1, predicates ½) is
+#: written nowhere in the retrieved sources: set by measurement (docs/ask.md, "When does the extractive
+#: answerer say not found?").
+DEFAULT_MAX_MISSING = 0.5
 #: Local transformers models: the decoder (``auto`` = the static decoder on CUDA, ``generate`` elsewhere;
 #: see :mod:`rabbit_rag.generators.transformers_chat`), how many answers the static decoder decodes together,
 #: whether it replays CUDA graphs, and whether it compiles its step first (off until measured on a GPU).
@@ -75,12 +79,18 @@ class ChatModel(Protocol):
 @dataclass
 class Draft:
     """A generator's answer in the making: the sources it numbered ``[1]..[n]`` (in that order) and
-    the answer text as it streams. :meth:`close` stops the generation early."""
+    the answer text as it streams. :meth:`close` stops the generation early.
+
+    A generator that knows which sentence backs each marker gives ``anchors`` — ``(n, start, end)``
+    per marker group in order, offsets into source ``n``'s chunk text — and may give ``span``, the
+    short answer inside one of them (the extractive answerer: ``4년`` of ``국회의원의 임기는 4년으로 한다.``)."""
 
     sources: list[ScoredChunk]
     pieces: Iterator[str]
     prompt_tokens: int | None = None
     notes: list[str] = field(default_factory=list)
+    anchors: list[tuple[int, int, int]] | None = None
+    span: tuple[int, int, int] | None = None
 
     def close(self) -> None:
         close = getattr(self.pieces, "close", None)

@@ -39,7 +39,7 @@ import numpy as np
 
 from rabbit_rag.errors import IndexCorruptError, IndexLockedError
 from rabbit_rag.schemas import DocumentInfo
-from rabbit_rag.types import Chunk
+from rabbit_rag.types import Block, Chunk
 
 SCHEMA_VERSION = 2
 
@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB,
     added_rev INTEGER NOT NULL,
     removed_rev INTEGER,
-    crc INTEGER
+    crc INTEGER,
+    blocks TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_by_removed ON chunks(removed_rev);
@@ -154,6 +155,27 @@ class StoredDocument:
         return self.info().model_dump()
 
 
+def blocks_json(blocks: Sequence[Block], chunk_start: int) -> str | None:
+    """The ``chunks.blocks`` column: ``[[start, end, kind, level, header], ...]`` with offsets relative
+    to the chunk's start (the row stays valid whatever happens to the document text); None when empty.
+
+    예: ``blocks_json([Block(10, 17, "heading", level=2)], 10)`` → ``'[[0,7,"heading",2,null]]'``
+    """
+    if not blocks:
+        return None
+    rows = [[b.start - chunk_start, b.end - chunk_start, b.kind, b.level, b.header] for b in blocks]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def blocks_from_json(value: str | None, chunk_start: int) -> tuple[Block, ...]:
+    """The blocks of a ``chunks.blocks`` value, back in document offsets."""
+    if not value:
+        return ()
+    return tuple(
+        Block(chunk_start + r[0], chunk_start + r[1], r[2], level=r[3], header=r[4]) for r in json.loads(value)
+    )
+
+
 @dataclass(slots=True)
 class ChunkRow:
     """A chunk about to be written."""
@@ -167,6 +189,7 @@ class ChunkRow:
     page: int | None = None
     section: str | None = None
     embedding: np.ndarray | None = None
+    blocks: Sequence[Block] = ()
 
 
 _DOC_COLUMNS = (
@@ -243,6 +266,10 @@ class DocStore:
                         "the docstore holds no rabbit-rag tables" if not tables else "the docstore lacks some tables"
                     )
                 columns = {r[1] for r in c.execute("PRAGMA table_info(documents)")}
+                chunk_columns = {r[1] for r in c.execute("PRAGMA table_info(chunks)")}
+                if "blocks" not in chunk_columns and not readonly:  # added after the table (issue 12)
+                    c.execute("ALTER TABLE chunks ADD COLUMN blocks TEXT")
+                    chunk_columns.add("blocks")
                 problem = self._length_problem(c)
                 if problem is not None:
                     raise self._damaged(problem)
@@ -251,6 +278,8 @@ class DocStore:
             raise
         #: 2: versioned documents and checksums; 1: an older docstore, read as is until the writer migrates it
         self.schema = 2 if "version_id" in columns else 1
+        # an index written before chunks had a ``blocks`` column reads as chunks without blocks
+        self._blocks_col = "c.blocks" if "blocks" in chunk_columns else "NULL"
 
     def _length_problem(self, c: sqlite3.Connection) -> str | None:
         """A file shorter than its header says (truncated), checked through SQLite (never by opening the
@@ -544,12 +573,12 @@ class DocStore:
                 terms = np.asarray(ch.term_ids, dtype="<u4").tobytes()
                 emb = None if ch.embedding is None else np.asarray(ch.embedding, dtype="<f2").tobytes()
                 yield (doc_id, ch.ord, ch.start, ch.end, ch.page, ch.section, ch.text, ch.n_tokens, terms, emb, rev,
-                       chunk_crc(ch.text, terms, emb))  # fmt: skip
+                       chunk_crc(ch.text, terms, emb), blocks_json(ch.blocks, ch.start))  # fmt: skip
 
         with self._db() as c:
             c.executemany(
                 'INSERT INTO chunks(doc_id, ord, start, "end", page, section, text, n_tokens, terms, embedding,'
-                " added_rev, crc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                " added_rev, crc, blocks) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows(),
             )
 
@@ -646,8 +675,9 @@ class DocStore:
         ids = [int(i) for i in chunk_ids]
         marks = ",".join("?" * len(ids))
         checked = self.schema >= 2
-        cols = 'c.chunk_id, c.doc_id, d.source, c.start, c."end", c.text, c.page, c.section, d.title' + (
-            ", c.crc, c.terms, c.embedding" if checked else ""
+        cols = (
+            f'c.chunk_id, c.doc_id, d.source, c.start, c."end", c.text, c.page, c.section, d.title, {self._blocks_col}'
+            + (", c.crc, c.terms, c.embedding" if checked else "")
         )
         any_version = (
             f"SELECT {cols} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
@@ -667,10 +697,10 @@ class DocStore:
                 rows = c.execute(any_version.format(marks), ids).fetchall()
         out: dict[int, Chunk] = {}
         for r in rows:
-            if checked and r[9] is not None and chunk_crc(r[5], r[10], r[11]) != r[9]:
+            if checked and r[10] is not None and chunk_crc(r[5], r[11], r[12]) != r[10]:
                 raise self._damaged(f"chunk {r[0]} of document {r[1]} does not match its checksum")
             out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], source=r[2], start=r[3], end=r[4], text=r[5], page=r[6],
-                              section=r[7], title=r[8])  # fmt: skip
+                              section=r[7], title=r[8], blocks=blocks_from_json(r[9], r[3]))  # fmt: skip
         return out
 
     def document_chunks(self, doc_id: str, at: int | None = None) -> list[Chunk]:

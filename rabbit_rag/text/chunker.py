@@ -1,7 +1,9 @@
 """Chunking on Kiwi sentence boundaries.
 
 Whole sentences are packed into chunks up to a token budget, and neighbouring chunks share
-``overlap_sentences`` whole sentences. The budget is counted in the embedding model's tokens when a
+``overlap_sentences`` whole sentences. A document's blocks shape its sentences: a heading, a list
+item, a table row, an FAQ question is a sentence of its own (never glued to the next one), and
+each chunk carries the blocks it overlaps (:attr:`ChunkSpan.blocks`) for the answerer. The budget is counted in the embedding model's tokens when a
 model is configured (what the model actually sees), and in Kiwi morphemes otherwise — for Korean a
 morpheme count is close to a subword count. A chunk never crosses a page or section start, and a
 sentence is cut only when it alone exceeds the budget, then at a morpheme boundary (preferring a
@@ -25,8 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.text.sentences import Sentence, analyze_stream, structural_breaks
-from rabbit_rag.types import Document
+from rabbit_rag.text.sentences import (
+    Sentence,
+    analyze_stream,
+    atomic_spans,
+    block_breaks,
+    merge_atomic,
+    structural_breaks,
+)
+from rabbit_rag.types import Block, Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -46,6 +55,8 @@ class ChunkSpan:
     terms: list[str] = field(default_factory=list)
     page: int | None = None
     section: str | None = None
+    #: The document's structural blocks inside the chunk (clipped to it), document offsets.
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -108,7 +119,7 @@ class KiwiChunker:
         def feed() -> Iterator[tuple[Any, str, Sequence[int]]]:
             for item in items:
                 doc = get_doc(item)
-                yield (item, doc), ("" if doc is None else doc.text), ([] if doc is None else _breaks(doc))
+                yield (item, doc), ("" if doc is None else doc.text), ([] if doc is None else _segment_breaks(doc))
 
         packer: _Packer | None = None
         for (item, doc), _text, sents, done in analyze_stream(feed(), self._keep_over):
@@ -189,7 +200,7 @@ class KiwiChunker:
             i = j
         return out
 
-    def _span(self, doc: Document, group: list[_Unit]) -> ChunkSpan:
+    def _span(self, doc: Document, group: list[_Unit], blocks: _BlockIndex | None = None) -> ChunkSpan:
         start, end = group[0].start, group[-1].end
         terms: list[str] = []
         for u in group:
@@ -201,6 +212,7 @@ class KiwiChunker:
             terms=terms,
             page=_page_at(doc, start),
             section=_section_at(doc, start),
+            blocks=blocks.overlapping(start, end) if blocks is not None else _BlockIndex(doc).overlapping(start, end),
         )
 
 
@@ -211,6 +223,8 @@ class _Packer:
         self.chunker = chunker
         self.doc = doc
         self.zone_starts = _breaks(doc)
+        self.atomic = atomic_spans(doc.blocks)
+        self.blocks = _BlockIndex(doc)
         self.current: list[_Unit] = []
         self.total = 0
 
@@ -218,10 +232,12 @@ class _Packer:
         out: list[ChunkSpan] = []
         if not sentences:
             return out
+        # a list item or table row Kiwi split in two is one sentence (as long as it needs no cutting)
+        sentences = merge_atomic(self.doc.text, sentences, self.atomic, self.chunker._keep_over)
         budget = self.chunker.chunk_tokens
         for unit in self.chunker._units(self.doc, sentences, self.zone_starts):
             if self.current and (unit.zone != self.current[-1].zone or self.total + unit.n_tokens > budget):
-                out.append(self.chunker._span(self.doc, self.current))
+                out.append(self.chunker._span(self.doc, self.current, self.blocks))
                 self.current = self.chunker._overlap(self.current, unit)
                 self.total = sum(u.n_tokens for u in self.current)
             self.current.append(unit)
@@ -229,13 +245,40 @@ class _Packer:
         return out
 
     def finish(self) -> list[ChunkSpan]:
-        out = [self.chunker._span(self.doc, self.current)] if self.current else []
+        out = [self.chunker._span(self.doc, self.current, self.blocks)] if self.current else []
         self.current, self.total = [], 0
         return out
 
 
 def _breaks(doc: Document) -> list[int]:
+    """Offsets no chunk crosses: page, section and legal-article starts."""
     return sorted({p[0] for p in doc.pages} | {s[0] for s in doc.sections} | set(structural_breaks(doc.text)))
+
+
+def _segment_breaks(doc: Document) -> list[int]:
+    """Offsets no sentence crosses: the chunk breaks and the edges of the document's blocks."""
+    return sorted(set(_breaks(doc)) | set(block_breaks(doc.blocks)))
+
+
+class _BlockIndex:
+    """A document's structural blocks in order, to find those overlapping a chunk quickly."""
+
+    def __init__(self, doc: Document) -> None:
+        self.blocks = sorted((b for b in doc.blocks if b.kind != "paragraph"), key=lambda b: (b.start, b.end))
+        self.starts = [b.start for b in self.blocks]
+        self.max_len = max((b.end - b.start for b in self.blocks), default=0)
+
+    def overlapping(self, start: int, end: int) -> list[Block]:
+        """Blocks overlapping ``[start, end)``, clipped to it."""
+        lo = bisect.bisect_left(self.starts, start - self.max_len)
+        hi = bisect.bisect_left(self.starts, end)
+        out = []
+        for b in self.blocks[lo:hi]:
+            if b.end <= start:
+                continue
+            a, z = max(b.start, start), min(b.end, end)
+            out.append(b if (a, z) == (b.start, b.end) else Block(a, z, b.kind, level=b.level, header=b.header))
+        return out
 
 
 def _page_at(doc: Document, offset: int) -> int | None:

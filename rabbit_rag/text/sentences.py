@@ -2,8 +2,13 @@
 
 A segment boundary is a blank line, a line that starts like a new unit (``제70조``, ``②``, a bullet),
 a line after a sentence-final mark or a chapter heading, or an offset the document gives (a page or
-section start). Inside a segment Kiwi finds the sentences; together they tile the segment exactly,
-so nothing Kiwi skipped is lost and ``text[start:end]`` is always the sentence.
+section start, the edges of its structural blocks). Inside a segment Kiwi finds the sentences;
+together they tile the segment exactly, so nothing Kiwi skipped is lost and ``text[start:end]`` is
+always the sentence.
+
+Blocks (:class:`~rabbit_rag.types.Block`) make a heading, a list item, a table row, an FAQ question
+or a caption one sentence of its own (:func:`merge_atomic`): never glued to the next sentence, never
+cut in two by Kiwi (up to :data:`MAX_ATOMIC_CHARS`).
 
 예::
 
@@ -14,6 +19,7 @@ so nothing Kiwi skipped is lost and ``text[start:end]`` is always the sentence.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -24,11 +30,12 @@ from typing import Any
 
 from rabbit_rag.text.kiwi import get_kiwi, lex
 from rabbit_rag.text.terms import token_terms
+from rabbit_rag.types import Block, Chunk
 
 # A new line that starts like this begins a new sentence even when Kiwi would glue it to the line
 # before: article and chapter numbers, circled numbers, bullets, numbered items, markdown headings.
 _LINE_START_BREAK = re.compile(
-    r"[ \t]*(?:제\s*\d+\s*[조장절관항편호]|[\u2460-\u2473\u3200-\u321e\u3260-\u327e]|[-•·▪■□○●◦※*>]\s"
+    r"[ \t]*(?:제\s*\d+\s*[조장절관항편호]|[\u2460-\u2473\u3200-\u321e\u3260-\u327e]|[-•·▪■□○●◦※*>ㅇ]\s"
     r"|\d{1,3}[.)]\s|[가-하][.)]\s|\(\d{1,3}\)|#{1,6}\s|\|)"
 )
 # ...and a line that ends like this ends its sentence.
@@ -37,6 +44,9 @@ _LINE_END_BREAK = re.compile(r"[.?!。…:;」』\"'”’)\]]\s*$")
 _HEADING_LINE = re.compile(r"[ \t]*(?:제\s*\d+\s*[장절관편]|부\s*칙)(?:[ \t<(][^\n]{0,40})?[ \t]*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 MAX_SEGMENT_CHARS = 4000
+#: Block kinds that are one sentence each (a longer block keeps Kiwi's sentences).
+ATOMIC_KINDS = frozenset({"heading", "list_item", "table_row", "question", "caption"})
+MAX_ATOMIC_CHARS = 400
 
 
 # Korean statutes, regulations and bylaws (법령, 규정, 사규) are made of articles: a line starting
@@ -65,6 +75,69 @@ class Sentence:
     terms: list[str] = field(default_factory=list)
     #: ``(start, end, bm25 terms)`` per morpheme; kept only for sentences that may need cutting.
     morphemes: list[tuple[int, int, list[str]]] | None = None
+
+
+def block_breaks(blocks: Iterable[Block], offset: int = 0) -> list[int]:
+    """Where structural blocks start and end (minus ``offset``): no sentence crosses these.
+
+    예: ``block_breaks([Block(0, 7, "heading", level=1)])`` → ``[0, 7]``
+    """
+    out: set[int] = set()
+    for b in blocks:
+        if b.kind != "paragraph":
+            out.add(b.start - offset)
+            out.add(b.end - offset)
+    return sorted(out)
+
+
+def atomic_spans(blocks: Iterable[Block], offset: int = 0) -> list[tuple[int, int]]:
+    """``(start, end)`` (minus ``offset``) of the blocks that are one sentence each, in order."""
+    return sorted(
+        (b.start - offset, b.end - offset)
+        for b in blocks
+        if b.kind in ATOMIC_KINDS and b.end - b.start <= MAX_ATOMIC_CHARS
+    )
+
+
+_SENTENCE_FINAL = re.compile(r"[.!?。！？][\s\"'”’)\]]*$")
+
+
+def merge_atomic(
+    text: str, sentences: Sequence[Sentence], spans: Sequence[tuple[int, int]], max_morphemes: int | None = None
+) -> list[Sentence]:
+    """``sentences`` of ``text`` with the pieces of one atomic span (a list item, a table row, ...)
+    that Kiwi split apart merged into one.
+
+    Kiwi cuts unpunctuated bullets (``○ 10.5조원을 적시공급하고, 제도 기반도 정비``) and table rows
+    into fragments; a piece that ends with a sentence-final mark is a real sentence and stays apart.
+    A merge that would exceed ``max_morphemes`` is not made (the chunker's budget).
+    """
+    if not spans or len(sentences) < 2:
+        return list(sentences)
+    starts = [a for a, _ in spans]
+    out: list[Sentence] = []
+    current_span: tuple[int, int] | None = None
+    for sent in sentences:
+        i = bisect.bisect_right(starts, sent.start) - 1
+        span = spans[i] if i >= 0 and spans[i][0] <= sent.start and sent.end <= spans[i][1] else None
+        prev = out[-1] if out else None
+        if (
+            span is not None
+            and span == current_span
+            and prev is not None
+            and not _SENTENCE_FINAL.search(text, prev.start, prev.end)
+            and (max_morphemes is None or prev.n_morphemes + sent.n_morphemes <= max_morphemes)
+        ):
+            morphs = None
+            if prev.morphemes is not None and sent.morphemes is not None:
+                morphs = prev.morphemes + sent.morphemes
+            out[-1] = Sentence(
+                prev.start, sent.end, prev.n_morphemes + sent.n_morphemes, prev.terms + sent.terms, morphs
+            )
+            continue
+        out.append(sent)
+        current_span = span
+    return out
 
 
 def segment_spans(text: str, breaks: Sequence[int] = ()) -> list[tuple[int, int]]:
@@ -187,7 +260,7 @@ def analyze_stream(
 def _tile(text: str, a: int, b: int, sents: list[Any], keep_over: int | None) -> Iterator[Sentence]:
     """Sentences of segment ``text[a:b]`` from Kiwi's token lists; each sentence runs to the next
     one's start (trailing space trimmed), so together they cover the segment."""
-    groups = [lex(toks) for toks in sents if len(toks)] or [[]]
+    groups = _rejoin([lex(toks) for toks in sents if len(toks)]) or [[]]
     starts = [a + g[0][2] if g else a for g in groups]
     starts[0] = a
     bounds = [*starts, b]
@@ -205,6 +278,30 @@ def _tile(text: str, a: int, b: int, sents: list[Any], keep_over: int | None) ->
         yield sent
 
 
+# Tags that cannot open a sentence: particles, endings, suffixes, the copula.
+_CONTINUES = ("J", "EC", "EF", "EP", "ETM", "ETN", "VCP", "XSN", "XSV", "XSA")
+
+
+def _rejoin(groups: list[list[Any]]) -> list[list[Any]]:
+    """Kiwi's sentences with a piece that opens with a particle or an ending glued back to the one
+    before: Kiwi sometimes ends a sentence at a closing bracket (``〈Saint Louis Blues〉|는 12마디
+    형식을 취한다``), which leaves the next one without its subject."""
+    out: list[list[Any]] = []
+    for g in groups:
+        if out and g and out[-1] and g[0][1].startswith(_CONTINUES) and g[0][2] == out[-1][-1][3]:
+            prev = out[-1]
+            # Kiwi may have put the subject (《중천》) at the end of the sentence before: it moves over
+            last_end = max((k for k, m in enumerate(prev) if m[1] == "SF"), default=-1)
+            if 0 <= last_end < len(prev) - 1:
+                out[-1], g = prev[: last_end + 1], prev[last_end + 1 :] + g
+                out.append(g)
+            else:
+                out[-1] = prev + g
+        else:
+            out.append(g)
+    return out
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of every sentence of ``text``; ``text[start:end]`` is the sentence.
 
@@ -218,7 +315,23 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=8192)
-def chunk_sentences(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+def chunk_sentences(
+    text: str, breaks: tuple[int, ...] = (), atomic: tuple[tuple[int, int], ...] = ()
+) -> tuple[tuple[int, int, frozenset[str]], ...]:
     """Kiwi sentences of a chunk's text: ``(start, end, content terms)``, offsets into ``text``
-    (cached: the answerer and the citation resolver read the same chunks)."""
-    return tuple((s.start, s.end, frozenset(s.terms)) for s in analyze_sentences(text))
+    (cached: the answerer and the citation resolver read the same chunks). ``breaks`` and ``atomic``
+    come from the chunk's blocks (:func:`block_breaks`, :func:`atomic_spans` with the chunk's start)."""
+    sents = merge_atomic(text, analyze_sentences(text, breaks), atomic)
+    return tuple((s.start, s.end, frozenset(s.terms)) for s in sents)
+
+
+def sentences_of(chunk: Chunk) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """:func:`chunk_sentences` of a chunk, shaped by its blocks (offsets into ``chunk.text``).
+
+    예: a chunk holding a table gives one sentence per row.
+    """
+    if not chunk.blocks:
+        return chunk_sentences(chunk.text)
+    return chunk_sentences(
+        chunk.text, tuple(block_breaks(chunk.blocks, chunk.start)), tuple(atomic_spans(chunk.blocks, chunk.start))
+    )

@@ -190,10 +190,29 @@ def text_terms(text: str) -> frozenset[str]:
 
 #: Words that ask rather than say: they never occur in the answer, so they carry no content.
 QUESTION_WORDS = frozenset(
-    {"무엇", "뭐", "무슨", "어디", "누구", "언제", "얼마", "얼마나", "어느", "왜", "어떻", "어떠", "어찌", "몇", "어때"}
+    {
+        "무엇",
+        "뭐",
+        "무슨",
+        "어디",
+        "누구",
+        "언제",
+        "얼마",
+        "얼마나",
+        "어느",
+        "왜",
+        "어떻",
+        "어떠",
+        "어찌",
+        "몇",
+        "어때",
+        "며칠",
+    }
 )
 #: Light verbs and bound nouns that add little to matching a question against a sentence.
-LIGHT_TERMS = frozenset({"하", "되", "있", "없", "것", "수", "등", "때", "경우", "이", "그", "저", "알", "말하"})
+LIGHT_TERMS = frozenset(
+    {"하", "되", "있", "없", "것", "수", "등", "때", "경우", "이", "그", "저", "알", "말하", "중", "동안"}
+)
 
 
 def content_terms(text: str) -> list[str]:
@@ -201,7 +220,7 @@ def content_terms(text: str) -> list[str]:
 
     Nouns written together count once, as their compound.
 
-    예: ``content_terms("국회의원 임기는 얼마 동안인가요?")`` → ``['국회의원', '임기', '동안']``
+    예: ``content_terms("국회의원 임기는 얼마 동안인가요?")`` → ``['국회의원', '임기']``
     """
     terms = bm25_query_terms(text, known=set)  # every compound "known": 국회의원, not 국회 + 의원
     return [t for t in terms if t not in QUESTION_WORDS and t not in LIGHT_TERMS]

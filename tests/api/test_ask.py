@@ -43,6 +43,7 @@ def test_ask_json_cites_the_exact_sentence(client, keys) -> None:
     text = client.get(f"/v1/collections/{COLLECTION}/documents/{c['doc_id']}", headers=keys.h("read")).json()["text"]
     assert text[c["start"] : c["end"]] == c["quote"]
     assert a["sources"][c["n"] - 1]["chunk_id"] == c["chunk_id"]
+    assert a["not_found"] is False and a["span"]["text"] == "5년" and a["timings"]["total_ms"] > 0
 
 
 def test_ask_stream_token_citations_done(client, keys) -> None:

@@ -30,6 +30,9 @@ def test_completion_keeps_markers_and_citations(base_url: str, keys: Keys) -> No
     citations = r.model_extra["citations"]
     assert citations[0]["n"] == 1 and "대통령의 임기는 5년" in citations[0]["quote"]
     assert r.model_extra["generator"] == "extractive" and r.model_extra["sources"]
+    # the same answer fields as ask: not_found, span, timings
+    assert r.model_extra["not_found"] is False and r.model_extra["span"]["text"] == "5년"
+    assert r.model_extra["timings"]["total_ms"] > 0
 
 
 def test_streamed_completion(base_url: str, keys: Keys) -> None:
@@ -42,6 +45,7 @@ def test_streamed_completion(base_url: str, keys: Keys) -> None:
     assert "대통령의 임기는 5년" in text and "[1]" in text
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert "대통령의 임기는 5년" in chunks[-1].model_extra["citations"][0]["quote"]
+    assert chunks[-1].model_extra["not_found"] is False and "total_ms" in chunks[-1].model_extra["timings"]
 
 
 def test_follow_up_uses_the_conversation(base_url: str, keys: Keys) -> None:

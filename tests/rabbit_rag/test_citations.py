@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rabbit_rag.citations import cite, parse_markers, verify
+from rabbit_rag.citations import cite, neutralize_markers, parse_markers, verify
 from rabbit_rag.types import Chunk, ScoredChunk
 
 DOC = (
@@ -74,3 +74,27 @@ def test_citations_verify_against_the_docstore(sample_index_ro: Path) -> None:
     hits = index.search("대통령 임기 중임", k=3, mode="bm25")
     result = cite("대통령의 임기는 5년이며 중임할 수 없다 [1][2][3].", hits)
     assert result.citations and not verify(result.citations, index.document_text)
+
+
+def test_markers_written_in_documents_are_neutralized() -> None:
+    text = "선행 연구[2]와 표준[1-5]을 따른다. 연도 [2024]는 그대로, ［３］도 바뀐다."
+    out = neutralize_markers(text)
+    assert out == "선행 연구〔2〕와 표준〔1-5〕을 따른다. 연도 [2024]는 그대로, 〔３〕도 바뀐다."
+    assert len(out) == len(text) and parse_markers(out) == []
+    assert neutralize_markers("표시 없음") == "표시 없음"
+
+
+def test_anchors_say_which_sentence_backs_each_marker() -> None:
+    text = "국회의원의 임기는 4년이다 [2]. 대통령은 5년이다 [2]."
+    s2 = SOURCES[1].chunk.text
+    a = s2.index("제70조")
+    # the generator says the first marker rests on the 제70조 sentence: no sentence is guessed
+    result = cite(text, SOURCES, anchors=[(2, a, len(s2)), (2, 0, s2.index("\n"))])
+    assert [c.quote for c in result.citations] == [s2[a:], "제42조 국회의원의 임기는 4년으로 한다."]
+    assert not verify(result.citations, lambda doc_id: DOC)
+    # anchors that do not match the markers (count or numbers) are ignored
+    guessed = cite(text, SOURCES, anchors=[(1, 0, 5)])
+    assert [c.quote for c in guessed.citations] == [
+        "제42조 국회의원의 임기는 4년으로 한다.",
+        "제70조 대통령의 임기는 5년으로 하며, 중임할 수 없다.",
+    ]

@@ -11,7 +11,10 @@ def test_follow_ups() -> None:
     assert is_follow_up("대법원장은?")  # one content word of its own
     assert not is_follow_up("대통령 임기는 몇 년이야?")
     assert not is_follow_up("이 헌법은 언제부터 시행되었나?")
-    assert content_terms("국회의원 임기는 얼마 동안인가요?") == ["국회의원", "임기", "동안"]
+    assert content_terms("국회의원 임기는 얼마 동안인가요?") == [
+        "국회의원",
+        "임기",
+    ]  # 동안 asks nothing (terms.LIGHT_TERMS)
 
 
 def test_condense_keeps_the_topic_across_a_chain() -> None:

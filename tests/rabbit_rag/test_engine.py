@@ -17,7 +17,7 @@ from rabbit_rag.prompts import NOT_FOUND
 from rabbit_rag.retrieval import BM25Retriever
 from tests.conftest import LLAMA_SCRIPT, shared_data
 
-ASK_KEYS = ["question", "answer", "generator", "citations", "sources"]
+ASK_KEYS = ["question", "answer", "generator", "not_found", "span", "citations", "sources", "timings"]
 CITATION_KEYS = ["n", "chunk_id", "doc_id", "source", "page", "start", "end", "quote"]
 
 
@@ -44,6 +44,12 @@ def test_ask_extractive_on_the_sample(engine: Engine, index) -> None:
     assert d["sources"][0]["rank"] == 1 and d["sources"][0]["chunk_id"] == c.chunk_id
     json.dumps(d, ensure_ascii=False)
     assert set(answer.timings) >= {"retrieve_ms", "first_token_ms", "generate_ms", "cite_ms", "total_ms"}
+    assert d["timings"] == answer.timings and d["not_found"] is False
+    # the short answer inside the quoted sentence, with exact offsets
+    assert d["span"] == {"n": 1, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": d["span"]["start"],
+                         "end": d["span"]["start"] + 2, "text": "4년"}  # fmt: skip
+    assert index.document_text(c.doc_id)[d["span"]["start"] : d["span"]["end"]] == "4년"
+    assert c.start <= d["span"]["start"] < d["span"]["end"] <= c.end
 
 
 def test_stream_events_in_order(engine: Engine) -> None:

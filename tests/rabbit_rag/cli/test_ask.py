@@ -23,8 +23,13 @@ def test_ask_json_contract(sample_index_ro: Path) -> None:
     res = run("ask", "국회의원 임기는?", "--index", str(sample_index_ro), "--llm", "extractive", "--json")
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert list(d) == ["question", "answer", "generator", "citations", "sources"]
-    assert "4년" in d["answer"] and d["generator"] == "extractive"
+    assert list(d) == ["question", "answer", "generator", "not_found", "span", "citations", "sources", "timings"]
+    assert "4년" in d["answer"] and d["generator"] == "extractive" and d["not_found"] is False
+    assert d["span"]["text"] == "4년" and set(d["timings"]) >= {"retrieve_ms", "generate_ms", "cite_ms", "total_ms"}
+    nf = json.loads(
+        run("ask", "김치찌개 끓이는 법", "--index", str(sample_index_ro), "--llm", "extractive", "--json").stdout
+    )
+    assert nf["not_found"] is True and nf["span"] is None and nf["citations"] == []
     c = next(c for c in d["citations"] if "국회의원의 임기는 4년" in c["quote"])
     assert open_index(sample_index_ro).document_text(c["doc_id"])[c["start"] : c["end"]] == c["quote"]
     assert list(d["sources"][0]) == ["rank", "score", "chunk_id", "doc_id", "source", "page", "start", "end", "text"]
@@ -107,6 +112,8 @@ def test_eval_answers_json(tmp_path: Path) -> None:
     assert d["contains_answer"] == 1.0 and d["citation_in_gold"] == 1.0 and d["quote_covers_answer"] == 1.0
     assert d["not_found_rate"] == 0.0 and d["retrieval_recall@5"] == 1.0
     assert 0.0 < d["f1"] < 1.0 and d["exact_match"] == 0.0  # whole sentences: never exact, partly right
+    # the short answer inside the sentence: 4년, 5년 exactly; 1년 (gold 1년 이내) partly
+    assert d["span_rate"] == 1.0 and d["span_exact_match"] == round(2 / 3, 4) and d["span_f1"] > d["f1"]
 
 
 def test_eval_answers_bad_dataset(tmp_path: Path) -> None:

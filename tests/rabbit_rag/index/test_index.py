@@ -234,3 +234,40 @@ def test_killed_ingest_leaves_a_readable_index(tmp_path: Path) -> None:
     assert idx.search("대통령 임기", k=1, mode="bm25")[0].chunk.source == "헌법.txt"
     for doc in idx.documents():  # whatever was committed is whole
         assert doc.n_chunks == len(idx.document_chunks(doc.doc_id))
+
+
+def test_chunk_blocks_round_trip_and_older_indexes_read_without_them(tmp_path: Path) -> None:
+    import sqlite3
+
+    from rabbit_rag.types import Block
+
+    text = "# 업무 분담\n| 업무 | 담당 |\n|---|---|\n| API 문서 정리 | 김민수 |"
+    blocks = (
+        Block(0, 8, "heading", level=1),
+        Block(9, 20, "table_row"),
+        Block(31, 48, "table_row", header="업무 | 담당"),
+    )
+    index = tmp_path / "idx"
+    ingest_documents(
+        [Document(source="회의록.md", text=text, blocks=blocks)], index, embed_model="none", progress=False
+    )
+    idx = open_index(index)
+    (chunk,) = idx.document_chunks(idx.documents()[0].doc_id)
+    assert chunk.blocks == blocks  # document offsets, header kept
+    hit = idx.search("API 문서 정리", k=1, mode="bm25")[0]
+    assert hit.chunk.blocks == blocks
+    idx.close()
+
+    # an index written before chunks had blocks: readers see none, the next writer adds the column
+    with sqlite3.connect(index / DOCSTORE_FILE) as db:
+        db.execute("ALTER TABLE chunks DROP COLUMN blocks")
+    old = open_index(index)
+    assert old.document_chunks(old.documents()[0].doc_id)[0].blocks == ()
+    old.close()
+    fresh = Document(source="새.md", text="# 제목\n본문이다.", blocks=(Block(0, 4, "heading", level=1),))
+    ingest_documents([fresh], index, embed_model="none", progress=False)
+    new = open_index(index)
+    by_source = {d.source: d.doc_id for d in new.documents()}
+    assert new.document_chunks(by_source["회의록.md"])[0].blocks == ()
+    assert new.document_chunks(by_source["새.md"])[0].blocks == fresh.blocks
+    new.close()

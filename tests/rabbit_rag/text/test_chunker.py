@@ -11,8 +11,8 @@ import pytest
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.text.chunker import ChunkSpan, KiwiChunker
 from rabbit_rag.text.normalize import normalize_text
-from rabbit_rag.text.sentences import analyze_sentences, structural_breaks
-from rabbit_rag.types import Document
+from rabbit_rag.text.sentences import analyze_sentences, atomic_spans, block_breaks, chunk_sentences, structural_breaks
+from rabbit_rag.types import Block, Document
 from tests.conftest import SAMPLES
 
 
@@ -114,3 +114,62 @@ def test_budget_in_model_tokens(tiny_st_model: Path) -> None:
 def test_rejects_silly_budgets() -> None:
     with pytest.raises(InvalidInputError, match="chunk_tokens"):
         KiwiChunker(chunk_tokens=2)
+
+
+def _sentences_of(doc: Document) -> list[str]:
+    """The sentences of each chunk as the answerer reads them, shaped by the chunk's blocks."""
+    spans = KiwiChunker(chunk_tokens=512, overlap_sentences=0).chunk(doc)
+    out = []
+    for s in spans:
+        chunk = doc.text[s.start : s.end]
+        sents = chunk_sentences(chunk, tuple(block_breaks(s.blocks, s.start)), tuple(atomic_spans(s.blocks, s.start)))
+        out.extend(chunk[a:b] for a, b, _ in sents)
+    return out
+
+
+def test_headings_are_never_glued_to_the_next_sentence() -> None:
+    text = "경영 실적\n2024년 매출은 1조 원을 넘었다. 영업이익도 늘었다."
+    plain = Document(source="a.txt", text=text)
+    assert _sentences_of(plain)[0].startswith("경영 실적\n2024년")  # without structure Kiwi glues them
+    doc = Document(source="a.docx", text=text, sections=((0, "경영 실적"),), blocks=(Block(0, 5, "heading", level=1),))
+    assert _sentences_of(doc) == ["경영 실적", "2024년 매출은 1조 원을 넘었다.", "영업이익도 늘었다."]
+
+
+def test_bullets_and_table_rows_are_sentences() -> None:
+    from rabbit_rag.ingest.readers import read_bytes
+
+    text = (
+        "□ 자금 공급\n"
+        " ○ 벤처투자 시장 위축에 대응하여, 10.5조원의 자금을 적시공급(23.4~)하고, '복수의결권' 시행('23.10) 등 제도 기반도 정비\n"
+        " ○ 정책보증 3.4조원 공급\n\n"
+        "| 업무 | 담당 | 기한 |\n|---|---|---|\n| API 문서 정리 | 김민수 | 3월 15일 |\n| 로그인 오류 수정 | 이지은 | 3월 13일 |\n"
+    )
+    doc = read_bytes(text.encode(), "report.md")
+    sents = _sentences_of(doc)
+    assert (
+        "○ 벤처투자 시장 위축에 대응하여, 10.5조원의 자금을 적시공급(23.4~)하고, '복수의결권' 시행('23.10) 등 제도 기반도 정비"
+        in sents
+    )
+    assert "○ 정책보증 3.4조원 공급" in sents
+    assert "| API 문서 정리 | 김민수 | 3월 15일 |" in sents and "| 로그인 오류 수정 | 이지은 | 3월 13일 |" in sents
+    # a list item of two real sentences keeps both
+    two = read_bytes("- 첫째 문장이다. 둘째 문장이다.\n- 다음 항목".encode(), "two.md")
+    assert _sentences_of(two)[:2] == ["- 첫째 문장이다.", "둘째 문장이다."]
+
+
+def test_chunks_carry_their_blocks_clipped() -> None:
+    rows = [f"| 항목{i} | 담당자{i} | {i}일 |" for i in range(60)]
+    text = "| 항목 | 담당 | 기한 |\n" + "\n".join(rows)
+    blocks = [Block(0, text.index("\n"), "table_row")]
+    pos = text.index("\n") + 1
+    for r in rows:
+        blocks.append(Block(pos, pos + len(r), "table_row", header="항목 | 담당 | 기한"))
+        pos += len(r) + 1
+    doc = Document(source="t.md", text=text, blocks=tuple(blocks))
+    spans = KiwiChunker(chunk_tokens=64, overlap_sentences=0).chunk(doc)
+    assert len(spans) > 3
+    for s in spans:
+        assert s.blocks and all(s.start <= b.start < b.end <= s.end for b in s.blocks)
+        # every row of a later chunk still knows its header, though the header row is chunks away
+        assert all(b.header == "항목 | 담당 | 기한" for b in s.blocks if b.start > 0)
+        assert [doc.text[b.start : b.end] for b in s.blocks] == doc.text[s.start : s.end].split("\n")

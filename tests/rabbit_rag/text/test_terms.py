@@ -29,5 +29,9 @@ def test_key_nouns_skip_predicates_and_keep_compounds() -> None:
 
 
 def test_content_terms_drop_question_words() -> None:
-    assert content_terms("국회의원 임기는 얼마 동안인가요?") == ["국회의원", "임기", "동안"]
+    # 동안 and 중 ("during") and 며칠 ask nothing of the answer either
+    assert content_terms("국회의원 임기는 얼마 동안인가요?") == ["국회의원", "임기"]
     assert "몇" not in content_terms("대통령 임기는 몇 년이야?")
+    assert content_terms("탈퇴하면 파일은 며칠 뒤에 지워져?")[:2] == ["탈퇴", "파일"]
+    assert "며칠" not in content_terms("탈퇴하면 파일은 며칠 뒤에 지워져?")
+    assert "중" not in content_terms("정전 중에도 메일을 쓸 수 있어?")
