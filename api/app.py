@@ -97,8 +97,8 @@ def _warn_about_auth(state: AppState) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The rabbit-rag API. ``settings`` default to ``Settings()`` (``RABBIT_RAG_*`` environment), read
-    when the app starts.
+    """The rabbit-rag API. ``settings`` default to :meth:`Settings.load` (``RABBIT_RAG_*`` variables
+    over ``rabbit-rag.toml`` in the working directory), read when the app starts.
 
     예: ``uvicorn.run(create_app(Settings(index_root=Path("indexes"))), port=8000)``
     """
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ensure_log_handler()
         install_access_log_filter()
-        s = settings or Settings()
+        s = settings or Settings.load()
         state = AppState.build(s, metrics)
         app.state.rr = state
         _warn_about_auth(state)

@@ -3,9 +3,15 @@
 A citation says which characters of the *normalized* document text it quotes and on which page.
 To show the quote on the page itself, :func:`render_page` opens the original PDF with PDFium
 (pypdfium2), reads the page's characters and their boxes from PDFium's text page, finds the quote
-among them (:func:`locate`: whitespace, NFKC and case differences are ignored, because our text
-came from another extractor and lines were joined), paints translucent boxes over the matched
-characters and encodes a PNG.
+among them (:func:`locate`: whitespace, hyphens, NFKC and case differences are ignored, because the
+document text is PDFium's text after the reader's repairs: lines joined, spacing repaired, page
+furniture taken out, a line-end hyphen PDFium marks U+0002 kept as ``-`` or dropped inside a wrapped
+Latin word), paints translucent boxes over the matched characters and encodes a PNG.
+
+The renderer keeps PDFium's system font matching on (unlike the parse worker's
+:func:`~rabbit_rag.ingest.readers.pdf.text_only_fonts`): a PDF whose Korean font is not embedded
+needs an installed font to be drawn at all. It runs in its own process, so the reader's PDFium lock
+(one PDFium per process) does not concern it.
 
 PDFs come from users, and PDFium is a C library: a hostile file could hang it, exhaust memory or
 crash it. So the rendering runs in one long-lived child process (:class:`PageRenderer`, the same
@@ -57,18 +63,23 @@ class PageNotFoundError(InvalidInputError):
 
 
 # -- finding the quote among the page's characters -----------------------------------------------------
-def squash(chars: Sequence[str]) -> tuple[str, list[int]]:
-    """The characters without whitespace, NFKC-normalized and case-folded, and for each character of
-    the result the index of the input character it came from. Text from two PDF extractors differs
-    mostly in spaces and line breaks (and ligatures, full-width forms): this makes them comparable.
+_HYPHENS = frozenset("-\u2010")  # NFKC folds the non-breaking hyphen U+2011 into U+2010
 
-    예: ``squash(["가", " ", "ﬁ"])`` → ``("가fi", [0, 2, 2])``
+
+def squash(chars: Sequence[str]) -> tuple[str, list[int]]:
+    """The characters without whitespace and hyphens, NFKC-normalized and case-folded, and for each
+    character of the result the index of the input character it came from. The document text and
+    PDFium's characters differ mostly in spaces and line breaks (and ligatures, full-width forms);
+    a line-end hyphen is U+0002 among PDFium's characters but ``-`` (``한-러``) or nothing
+    (``infor-mation`` → ``information``) in the text: this makes them comparable.
+
+    예: ``squash(["가", " ", "ﬁ", "-"])`` → ``("가fi", [0, 2, 2])``
     """
     out: list[str] = []
     where: list[int] = []
     for i, c in enumerate(chars):
         for d in unicodedata.normalize("NFKC", c).casefold():
-            if d.isspace() or unicodedata.category(d) in ("Cc", "Cf"):
+            if d.isspace() or d in _HYPHENS or unicodedata.category(d) in ("Cc", "Cf"):
                 continue
             out.append(d)
             where.append(i)

@@ -79,7 +79,7 @@ def start_server(root: Path, port: int) -> subprocess.Popen[str]:
         "RABBIT_RAG_LLM": os.environ.get("RABBIT_RAG_LLM", "extractive"),
         "HF_HUB_OFFLINE": "1",
     }
-    cmd = [sys.executable, "-m", "rabbit_rag.cli.app", "serve", "--index-root", str(root), "--port", str(port)]
+    cmd = [sys.executable, "-m", "rabbit_rag.cli.main", "serve", "--index-root", str(root), "--port", str(port)]
     return subprocess.Popen([*cmd, "--log-level", "warning"], env=env, stderr=subprocess.PIPE, text=True)
 
 

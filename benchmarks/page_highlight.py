@@ -2,7 +2,7 @@
 
 For every PDF of ``--pdf-dir`` (e.g. a folder of Korean PDFs printed from web pages; without it, a
 generated Korean PDF: the constitution wrapped at 40 characters, 40 lines a page, 12 pages), the PDF is read with our
-reader (pypdf, the text the index keeps); from each page's text, sentences are taken as quotes
+reader (PDFium text with furniture out and spacing repaired: the text the index keeps); from each page's text, sentences are taken as quotes
 (what a citation quotes: up to ``--per-page`` sentences of 10+ characters) and searched for on the
 same page among PDFium's characters (:func:`api.pdfpages.locate`). It prints the share found
 exactly (whitespace and NFKC aside), approximately, or not at all; then the time of one page render

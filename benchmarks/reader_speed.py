@@ -1,4 +1,4 @@
-"""Reader speed: PDF pages/s (pypdf, ours, pdfminer.six side by side) and HWPX/HWP MB/s.
+"""Reader speed: PDF pages/s (pypdf, PDFium, ours, pdfminer.six side by side) and HWPX/HWP MB/s.
 
 Inputs are generated the same way the tests generate theirs (``tests/ingest/docgen.py``):
 
@@ -8,10 +8,14 @@ Inputs are generated the same way the tests generate theirs (``tests/ingest/docg
 - an HWPX whose section repeats the constitution's paragraphs (plus a table every 50 paragraphs)
   up to about 5 MB of XML; and the HWP/HWPX files of ``--hwp-dir`` when given.
 
-For the PDF it prints pages/s for raw pypdf ``extract_text``, for our ``PdfReader`` (pypdf plus
-Kiwi line joining; Kiwi is warmed first, as it is in an ingest), and for pdfminer.six
-``extract_text``; and how much of the source text each recovered (share of the source's
-non-space characters found in order, per page, via difflib). Medians over ``--rounds``.
+For the PDF it prints pages/s for raw pypdf ``extract_text``, for the reader on main before PDFium
+(pypdf plus Kiwi line joining), for raw PDFium text (pypdfium2), for our ``PdfReader`` now (PDFium,
+page furniture, line joining, the spacing net; Kiwi is warmed first, as it is in an ingest), and
+for pdfminer.six ``extract_text``; and how much of the source text each recovered (share of the
+source's non-space characters found in order, per page, via difflib). Medians over ``--rounds``.
+``benchmarks/pdf_fidelity.py`` measures the same readers on web-saved Korean PDFs. PDFium runs as
+in the ingest's parse worker, without system font matching (``--system-fonts`` turns it back on:
+this PDF's font is not embedded, and matching it against installed fonts dominates PDFium's time).
 
     python benchmarks/reader_speed.py [--rounds 3] [--pages 200]
 """
@@ -30,8 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pdf_fidelity import pdfium_raw, pypdf_main  # noqa: E402
+
 from rabbit_rag.ingest.readers import read_bytes  # noqa: E402
 from rabbit_rag.ingest.readers.limits import ReadLimits  # noqa: E402
+from rabbit_rag.ingest.readers.pdf import text_only_fonts  # noqa: E402
 from tests.ingest.docgen import hwpx_section_xml, korean_hwpx, korean_pdf, wrap_chars  # noqa: E402
 
 NO_LIMIT = ReadLimits(timeout_s=None, max_unpacked_bytes=10**10)
@@ -71,6 +78,14 @@ def pdf_benchmark(n_pages: int, rounds: int) -> None:
         r = pypdf.PdfReader(io.BytesIO(data))
         return [p.extract_text() or "" for p in r.pages]
 
+    def main_reader() -> list[str]:
+        doc = pypdf_main(data, "bench.pdf")
+        return [doc.text[s:e] for s, e, _ in doc.pages]
+
+    def raw_pdfium() -> list[str]:
+        doc = pdfium_raw(data, "bench.pdf")
+        return [doc.text[s:e] for s, e, _ in doc.pages]
+
     def ours() -> list[str]:
         doc = read_bytes(data, "bench.pdf", NO_LIMIT)
         return [doc.text[s:e] for s, e, _ in doc.pages]
@@ -80,7 +95,14 @@ def pdf_benchmark(n_pages: int, rounds: int) -> None:
 
     ours()  # warm Kiwi (loaded once per process in an ingest too)
     rows = []
-    for label, fn in (("pypdf extract_text", raw_pypdf), ("rabbit-rag PdfReader", ours), ("pdfminer.six", pdfminer)):
+    readers = (
+        ("pypdf extract_text", raw_pypdf),
+        ("pypdf + joining (main)", main_reader),
+        ("PDFium text", raw_pdfium),
+        ("rabbit-rag PdfReader", ours),
+        ("pdfminer.six", pdfminer),
+    )
+    for label, fn in readers:
         t = median_time(fn, rounds)
         rows.append((label, t, recovered(source, fn())))
     print(f"  {'extractor':<22} {'median s':>9} {'pages/s':>9} {'text recovered':>15}")
@@ -125,8 +147,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument(
+        "--system-fonts", action="store_true", help="let PDFium match system fonts (the worker turns it off)"
+    )
     ap.add_argument("--hwp-dir", type=Path, default=None, help="Also time the .hwp/.hwpx files of this folder.")
     args = ap.parse_args()
+    if not args.system_fonts:
+        text_only_fonts()  # as the ingest's parse worker does
     pdf_benchmark(args.pages, args.rounds)
     hwpx_benchmark(args.rounds, args.hwp_dir)
 

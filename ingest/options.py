@@ -61,7 +61,9 @@ class IngestOptions:
             default_chunk_tokens=s.chunk_tokens,
             default_overlap_sentences=s.chunk_overlap_sentences,
             max_file_bytes=int(s.max_file_mb * MB),
-            limits=ReadLimits(max_unpacked_bytes=int(s.max_unpacked_mb * MB), timeout_s=s.parse_timeout_s),
+            limits=ReadLimits(
+                max_unpacked_bytes=int(s.max_unpacked_mb * MB), timeout_s=s.parse_timeout_s, max_cells=s.max_cells
+            ),
             parse_isolation=s.parse_isolation,
             parse_memory_mb=s.parse_memory_mb or None,
             vector_index=s.vector_index,

@@ -17,11 +17,14 @@ an ingest rolls back to the last checkpoint; the published index stays readable 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
+import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,9 +33,11 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
-from rabbit_rag.errors import DocumentError, EmptyDocumentError
+from rabbit_rag.errors import DocumentError, EmptyDocumentError, InvalidInputError
 from rabbit_rag.index import IndexWriter
 from rabbit_rag.index.docstore import ChunkRow
+from rabbit_rag.index.fsio import WriterLock
+from rabbit_rag.index.manifest import MANIFEST_FILE, read_manifest
 from rabbit_rag.ingest.options import IngestOptions, Parser
 from rabbit_rag.ingest.readers import read_path, supported_extensions
 from rabbit_rag.ingest.readers.structure import with_structure
@@ -309,9 +314,10 @@ class _Ingest:
             if on_outcome is not None:
                 on_outcome(item.outcome)
             if progress is not None:
-                progress.update(1)
+                # failures are listed once, in the report; the bar only counts them
                 if item.outcome.status == "failed":
-                    progress.write(f"rabbit-rag: failed {item.source}: {item.outcome.reason}", file=sys.stderr)
+                    progress.set_postfix(failed=len(self.report.failed), refresh=False)
+                progress.update(1)
             if time.monotonic() - last > self.options.checkpoint_seconds:
                 self.writer.checkpoint()
                 last = time.monotonic()
@@ -346,20 +352,16 @@ def _execute(
         report.record(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
+    folder = Path(index)
+    new_index = not (folder / MANIFEST_FILE).exists()
+    folder_existed = folder.is_dir()
     with options.writer(
         index, embed_model=embed_model, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences
     ) as writer:
         report.embedding_model = writer.manifest["embedding"].get("model")
         worker = options.parse_worker()
         runner = _Ingest(writer, report, options, options.parser(worker))
-        # disable=None: a bar when stderr is a terminal, silence in logs and pipes
-        bar = tqdm(
-            total=total,
-            unit="doc",
-            desc="ingest",
-            file=sys.stderr,
-            disable=None if progress is None else not progress,
-        )
+        bar = _progress_bar(total, progress)
         try:
             runner.run(items, bar, on_outcome)
         finally:
@@ -369,8 +371,72 @@ def _execute(
         if sync:
             runner.sync()
     report.counts = dict(writer.manifest["counts"])
+    if new_index and not report.counts.get("documents"):
+        _remove_empty_index(folder, keep_folder=folder_existed)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _progress_bar(total: int | None, progress: bool | None) -> tqdm:
+    """A bar on stderr: shown when stderr is a terminal (``progress=None``), or always / never.
+
+    Some terminals report a size of 0 × 0 (a pseudo-terminal nobody sized: ``script``, some IDE and
+    container consoles). tqdm then hides its bar as "below the screen's last row" and the user sees
+    nothing at all; such a terminal gets 80 × 24 instead."""
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    ncols = nrows = None
+    if not disable:
+        try:
+            size = os.get_terminal_size(sys.stderr.fileno())
+            ncols, nrows = (size.columns or 80), (size.lines or 24)
+        except OSError:
+            ncols, nrows = 80, 24
+    return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr, disable=disable, ncols=ncols, nrows=nrows)
+
+
+def _remove_empty_index(folder: Path, keep_folder: bool) -> None:
+    """Remove an index this ingest created and left without documents (nothing could be ingested), so
+    a typo or a folder of unreadable files leaves nothing behind. Done under the writer lock, and only
+    while the index still holds no documents (another writer may have got there first)."""
+    lock = WriterLock(folder)
+    if not lock.acquire(blocking=False):
+        return
+    try:
+        try:
+            if read_manifest(folder)["counts"].get("documents"):
+                return
+        except Exception:  # unreadable: not ours to judge
+            return
+        for child in folder.iterdir():
+            if child.name == ".lock":
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    finally:
+        lock.release()
+    (folder / ".lock").unlink(missing_ok=True)
+    if not keep_folder:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _nothing_to_ingest(paths: Sequence[str | Path], problems: Sequence[FileOutcome]) -> InvalidInputError:
+    """The error for paths that hold no file a reader takes, naming each path and why."""
+    missing = [o.source for o in problems if o.reason == "no such file or folder"]
+    skipped = [o for o in problems if o.status == "skipped"]
+    parts = [f"{m}: no such file or folder" for m in missing]
+    if skipped:
+        kinds = Counter(o.reason or "" for o in skipped)
+        shown = "; ".join(f"{n} × {reason}" for reason, n in kinds.most_common(3))
+        parts.append(f"{len(skipped)} file(s) skipped ({shown})")
+    failed = [o for o in problems if o.status == "failed" and o.source not in missing]
+    parts.extend(f"{o.source}: {o.reason}" for o in failed[:3])
+    if not parts:
+        parts.append(f"{', '.join(str(p) for p in paths)}: no files")
+    exts = ", ".join(sorted(supported_extensions()))
+    return InvalidInputError(f"nothing to ingest — {'; '.join(parts)}. rabbit-rag reads {exts}; nothing was written")
 
 
 def ingest_paths(
@@ -390,9 +456,16 @@ def ingest_paths(
     index's own model (or ``options.default_embed_model`` for a new index). ``progress``: None shows
     a bar when stderr is a terminal.
 
+    Paths that hold no file a reader takes (a typo, a folder of other files) raise
+    :class:`~rabbit_rag.errors.InvalidInputError` before anything is written; a new index into which
+    nothing could be ingested (every file failed or was empty) is removed again.
+
     예: ``ingest_paths(["samples"], "indexes/헌법", embed_model="none")``
     """
     items, problems = discover(paths, exclude=Path(index))
+    syncing = sync and (Path(index) / MANIFEST_FILE).exists()  # an empty folder may mean "remove everything"
+    if not items and not syncing:
+        raise _nothing_to_ingest(paths, problems)
     return _execute(
         index, items, len(items), options=options, embed_model=embed_model, sync=sync, progress=progress,
         pre=problems, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences,

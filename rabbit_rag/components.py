@@ -18,16 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rabbit_rag.embeddings import Embedder
-from rabbit_rag.engine import Engine, answer_embedder
-from rabbit_rag.generators.base import Generator
-from rabbit_rag.generators.factory import make_generator
-from rabbit_rag.index import Index, open_index
+from rabbit_rag.index.reader import Index, open_index
 from rabbit_rag.notices import notice
 from rabbit_rag.retrieval import Retriever, make_retriever
 from rabbit_rag.settings import Settings
 from rabbit_rag.text.kiwi import configure_kiwi
+
+# The engine and the generators are imported by the functions that build them: a search (the CLI's
+# first answer, benchmarks/first_answer.py) needs neither.
+if TYPE_CHECKING:
+    from rabbit_rag.embeddings import Embedder
+    from rabbit_rag.engine import Engine
+    from rabbit_rag.generators.base import Generator
 
 
 def configure_process(settings: Settings) -> None:
@@ -44,11 +48,13 @@ def retriever_from_settings(
     settings: Settings, index: Index, mode: str | None = None, *, for_answers: bool = False
 ) -> Retriever:
     """The retriever of ``mode`` (default: ``search_mode``, or ``ask_mode`` when it finds an answer's
-    sources) over ``index``, with the settings' fusion weights."""
+    sources) over ``index``, with the settings' fusion weights. A default ``hybrid`` on an index built
+    BM25-only on purpose is BM25 without a notice (:func:`~rabbit_rag.retrieval.make_retriever`)."""
     default = settings.ask_mode if for_answers else settings.search_mode
-    return make_retriever(
-        index, mode or default, weights=(settings.bm25_weight, settings.dense_weight), rrf_k=settings.rrf_k
-    )
+    weights = (settings.bm25_weight, settings.dense_weight)
+    if mode is None and default == "hybrid":
+        return make_retriever(index, None, weights=weights, rrf_k=settings.rrf_k)
+    return make_retriever(index, mode or default, weights=weights, rrf_k=settings.rrf_k)
 
 
 def generator_from_settings(
@@ -61,6 +67,8 @@ def generator_from_settings(
 ) -> Generator:
     """The answer generator ``kind`` (default: ``settings.llm``) with every option from ``settings``;
     ``model`` overrides the chat model (the served model's name for ``openai``)."""
+    from rabbit_rag.generators.factory import make_generator
+
     s = settings
     return make_generator(
         kind or s.llm, model=model or s.llm_model, device=s.llm_device, dtype=s.llm_dtype,
@@ -87,6 +95,9 @@ def engine_from_settings(
     ``llm`` generator — a name (default: ``settings.llm``), a generator already built, or a function
     that makes one for the embedding model the answerer may use (:func:`~rabbit_rag.engine.answer_embedder`)
     — under the settings' question limit."""
+    from rabbit_rag.engine import Engine, answer_embedder
+    from rabbit_rag.generators.base import Generator
+
     retriever = retriever_from_settings(settings, index, mode, for_answers=True)
     embedder = answer_embedder(index, retriever)
     if isinstance(llm, str) or llm is None:

@@ -188,12 +188,12 @@ class Engine:
         index: Index | str | Path,
         generator: Generator | str = "auto",
         *,
-        mode: str = "hybrid",
+        mode: str | None = None,
         k: int = 5,
         max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
         **generator_options: Any,
     ) -> Engine:
-        """An engine over an index: ``mode`` retrieval (hybrid falls back to BM25 without vectors) and
+        """An engine over an index: ``mode`` retrieval (default hybrid, BM25 alone without vectors) and
         ``generator`` — a :class:`Generator` or a name for :func:`~rabbit_rag.generators.make_generator`
         (the extractive answerer also scores by meaning with the index's embedding model when the
         retrieval uses vectors: :func:`answer_embedder`).

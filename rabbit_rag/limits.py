@@ -32,4 +32,6 @@ DEFAULT_MAX_FILE_MB = 200.0
 DEFAULT_MAX_UNPACKED_MB = 256.0
 DEFAULT_MAX_RATIO = 200.0
 DEFAULT_PARSE_TIMEOUT_S = 120.0
+#: Filled spreadsheet cells read from one workbook; the rest are skipped and listed in the metadata.
+DEFAULT_MAX_CELLS = 200_000
 DEFAULT_PARSE_MEMORY_MB = 4096

@@ -1,23 +1,37 @@
-"""Settings: one pydantic-settings class read by the CLI and the API (``RABBIT_RAG_`` env prefix).
+"""Settings: one pydantic-settings class read by the CLI and the API.
 
-Library classes take plain arguments; only the CLI and the API read settings, and they turn them into
-components through :mod:`rabbit_rag.components`. Defaults are not written here: each comes from the
-module that owns it (the chunker, the generators, the limits), so the library and the settings agree.
+Where a value comes from, strongest first: a ``RABBIT_RAG_<NAME>`` environment variable, the config
+file (``rabbit-rag.toml`` in the working directory, or ``rabbit-rag --config PATH``), the built-in
+default. ``rabbit-rag config`` prints the effective settings and where each came from.
+
+Library classes take plain arguments; only the CLI and the API read settings (:meth:`Settings.load`),
+and they turn them into components through :mod:`rabbit_rag.components`. Library functions given no
+settings use :meth:`Settings.defaults`, which reads neither the environment nor a file. Defaults are
+not written here: each comes from the module that owns it (the chunker, the generators, the limits),
+so the library and the settings agree.
 
 예::
 
-    RABBIT_RAG_EMBED_MODEL=none rabbit-rag ingest samples --index indexes/헌법
+    # rabbit-rag.toml
+    embed_model = "none"
+    top_k = 3
+
+    RABBIT_RAG_TOP_K=10 rabbit-rag search "대통령 임기" --index indexes/헌법   # top_k = 10 (the variable wins)
 """
 
 from __future__ import annotations
 
+import difflib
+import tomllib
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_MODEL
+from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.generators.base import (
     DEFAULT_LLM_COMPILE,
     DEFAULT_LLM_CUDA_GRAPHS,
@@ -35,6 +49,7 @@ from rabbit_rag.generators.base import (
 )
 from rabbit_rag.index.vectors import APPROXIMATE_FROM, DEFAULT_VECTOR_INDEX
 from rabbit_rag.limits import (
+    DEFAULT_MAX_CELLS,
     DEFAULT_MAX_FILE_MB,
     DEFAULT_MAX_QUESTION_CHARS,
     DEFAULT_MAX_UNPACKED_MB,
@@ -47,9 +62,17 @@ from rabbit_rag.limits import (
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 from rabbit_rag.types import GeneratorKind, LLMDecoder, SearchMode
 
+#: The config file the CLI and the API read from the working directory when no other is named.
+CONFIG_FILE_NAME = "rabbit-rag.toml"
+ENV_PREFIX = "RABBIT_RAG_"
+
+# The file :meth:`Settings.load` is reading, seen by ``settings_customise_sources`` while it runs; None
+# everywhere else, so a plain ``Settings()`` reads the environment only and never a file.
+_config_file: ContextVar[Path | None] = ContextVar("rabbit_rag_config_file", default=None)
+
 
 class Settings(BaseSettings):
-    """Every knob, with its environment variable ``RABBIT_RAG_<NAME>``."""
+    """Every knob: ``<name>`` in the config file, ``RABBIT_RAG_<NAME>`` in the environment."""
 
     # an empty variable (`export RABBIT_RAG_LLM_DEVICE=`) means "not set", as in most shells' habits
     model_config = SettingsConfigDict(env_prefix="RABBIT_RAG_", extra="ignore", env_ignore_empty=True)
@@ -102,6 +125,9 @@ class Settings(BaseSettings):
         DEFAULT_MAX_UNPACKED_MB,
         gt=0,
         description="Cap on what one DOCX/HWPX/HWP may decompress (zip bombs fail alone).",
+    )
+    max_cells: int = Field(
+        DEFAULT_MAX_CELLS, ge=1, description="Filled cells read from one spreadsheet; the rest are skipped and listed."
     )
     parse_timeout_s: float = Field(DEFAULT_PARSE_TIMEOUT_S, gt=0, description="Time limit for parsing one file.")
     parse_memory_mb: int = Field(
@@ -190,7 +216,94 @@ class Settings(BaseSettings):
     )
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then (only inside :meth:`load`) the config file."""
+        path = _config_file.get()
+        file = (TomlConfigSettingsSource(settings_cls, toml_file=path),) if path is not None else ()
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings, *file)
+
+    @classmethod
+    def load(cls, config: str | Path | None = None, cwd: str | Path | None = None) -> Settings:
+        """The settings the CLI and the API run with: ``RABBIT_RAG_*`` variables over the config file
+        over the defaults. ``config`` names the file (it must exist); without it, ``rabbit-rag.toml``
+        in ``cwd`` (default: the working directory) is read when it is there.
+
+        Raises :class:`InvalidInputError` for an unreadable file or a key that is not a setting (a typo
+        in a config file must not be silently ignored), and pydantic's ``ValidationError`` for a value
+        that does not parse (:func:`setting_source` says where it came from).
+
+        예: ``Settings.load("deploy/rabbit-rag.toml").top_k``
+        """
+        path = config_file(config, cwd)
+        if path is not None:
+            read_config_file(path)  # checks syntax and keys, with messages naming the file
+        token = _config_file.set(path)
+        try:
+            return cls()
+        finally:
+            _config_file.reset(token)
+
+    @classmethod
     def defaults(cls) -> Settings:
         """The built-in defaults, ignoring ``RABBIT_RAG_*`` variables: what library functions use when
         they are given no settings (only the CLI and the API read the environment)."""
         return cls.model_construct()
+
+
+def config_file(config: str | Path | None = None, cwd: str | Path | None = None) -> Path | None:
+    """The config file to read: ``config`` (an error when missing), else ``rabbit-rag.toml`` in ``cwd``
+    when it exists, else None."""
+    if config is not None:
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise InvalidInputError(
+                f"config file {path} not found (--config names a TOML file, e.g. {CONFIG_FILE_NAME})"
+            )
+        return path
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    path = here / CONFIG_FILE_NAME
+    return path if path.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a config file, checked: TOML syntax, and every key a setting's name.
+
+    예: ``read_config_file(Path("rabbit-rag.toml"))`` → ``{"top_k": 3, "embed_model": "none"}``
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"config file {path}: cannot read it ({e})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInputError(f"config file {path}: not valid TOML ({e})") from e
+    names = list(Settings.model_fields)
+    for key in data:
+        if key not in Settings.model_fields:
+            close = difflib.get_close_matches(key.lower().removeprefix("rabbit_rag_"), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; `rabbit-rag config` lists the settings"
+            raise InvalidInputError(f"config file {path}: {key!r} is not a setting{hint}")
+    return data
+
+
+def setting_sources(config: Path | None) -> dict[str, str]:
+    """Where each setting's value comes from: ``RABBIT_RAG_<NAME>`` (the environment), the config
+    file's path, or ``default``. Follows pydantic-settings' own reading of the environment
+    (case-insensitive names, empty values unset).
+
+    예: ``setting_sources(Path("rabbit-rag.toml"))["top_k"]`` → ``'rabbit-rag.toml'``
+    """
+    from pydantic_settings import EnvSettingsSource
+
+    from_env = EnvSettingsSource(Settings)()
+    from_file = read_config_file(config) if config is not None else {}
+    return {
+        name: ENV_PREFIX + name.upper() if name in from_env else str(config) if name in from_file else "default"
+        for name in Settings.model_fields
+    }

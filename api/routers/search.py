@@ -23,8 +23,8 @@ router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
 )
 def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas.SearchResponse:
     """Results carry `doc_id`, `start` and `end`: `GET .../documents/{doc_id}` returns the text they
-    point into. `hybrid` and `dense` fall back to BM25 on a collection without vectors; `retrieval`
-    names what ran and `note` says why."""
+    point into. `hybrid` is BM25 alone on a collection without usable vectors (`retrieval` names what
+    ran and `note` says why); `dense` there is a 422 that says why."""
     s = state.settings
     index = state.collections.get(name)  # one snapshot for the whole search
     mode = body.mode or s.search_mode
@@ -33,7 +33,7 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
     retriever = retriever_from_settings(s, index, mode)
     hits = retriever.retrieve(body.query, k, filters=SearchFilter.of(body.source, body.doc_id))
     note = None
-    if retriever.name != mode:  # hybrid/dense on a collection without usable vectors
+    if retriever.name != mode:  # hybrid on a collection without usable vectors
         note = f"answered with {retriever.name}: {index.dense_unavailable_reason()}"
     return schemas.SearchResponse(
         collection=name,

@@ -6,7 +6,8 @@ text), then by extension, enforces the size limit, and returns a normalized docu
 
 Containers are told apart by what they hold, not by their name: a ZIP is a DOCX when it has
 ``word/document.xml`` and an HWPX when its ``mimetype`` says ``application/hwp+zip`` (or it has
-``Contents/section0.xml``); an OLE compound file is an HWP when its ``FileHeader`` stream carries
+``Contents/section0.xml``), an XLSX when it has ``xl/workbook.xml`` and a PPTX when it has
+``ppt/presentation.xml``; an OLE compound file is an HWP when its ``FileHeader`` stream carries
 the HWP signature. A reader may offer ``probe(data) -> bool`` for this second look.
 
 The ``name`` given with the bytes is only ever a label (messages, ``Document.source``): it is never
@@ -30,9 +31,12 @@ from rabbit_rag.ingest.readers.docx import DocxReader
 from rabbit_rag.ingest.readers.html import HtmlReader
 from rabbit_rag.ingest.readers.hwp import HwpReader
 from rabbit_rag.ingest.readers.hwpx import HwpxReader
-from rabbit_rag.ingest.readers.limits import ReadLimits, current_limits, limits_scope
+from rabbit_rag.ingest.readers.limits import ReadLimits, check_deadline, current_limits, limits_scope
 from rabbit_rag.ingest.readers.pdf import PdfReader
+from rabbit_rag.ingest.readers.pptx import PptxReader
+from rabbit_rag.ingest.readers.respacing import repair_document_spacing
 from rabbit_rag.ingest.readers.text import MarkdownReader, TextReader
+from rabbit_rag.ingest.readers.xlsx import XlsxReader
 from rabbit_rag.text.normalize import sniff_binary
 from rabbit_rag.types import Document
 
@@ -40,6 +44,8 @@ READERS: list[Reader] = [
     PdfReader(),
     HwpxReader(),
     DocxReader(),
+    XlsxReader(),
+    PptxReader(),
     HwpReader(),
     HtmlReader(),
     TextReader(),
@@ -112,6 +118,7 @@ def detect(name: str, head: bytes, data: bytes | None = None) -> Reader:
 def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Document:
     """Parse file content whose name (a label: for the extension and messages only) is ``name``.
 
+    Every document then passes the spacing safety net (:mod:`rabbit_rag.ingest.readers.respacing`).
     ``limits`` (unpacked size, time) apply to this parse; by default the enclosing
     :func:`~rabbit_rag.ingest.readers.limits.limits_scope`'s, or :class:`ReadLimits()`. The time limit is
     cooperative here; :class:`~rabbit_rag.ingest.readers.isolation.ParseWorker` enforces it by killing a process.
@@ -119,7 +126,9 @@ def read_bytes(data: bytes, name: str, limits: ReadLimits | None = None) -> Docu
     예: ``read_bytes(upload.file.read(), upload.filename)``
     """
     with limits_scope(limits or current_limits()):
-        return detect(name, data[:4096], data).read(data, name)
+        doc = detect(name, data[:4096], data).read(data, name)
+        check_deadline(name)
+        return repair_document_spacing(doc)  # the spacing safety net, whatever the format
 
 
 def read_path(

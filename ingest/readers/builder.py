@@ -68,6 +68,16 @@ class TextBuilder:
             self.blocks.append(Block(start, self._pos, kind, level=level, header=header))
         return start, self._pos
 
+    def begin_page(self) -> int:
+        """Where the next block will start: give it to :meth:`end_page` after the page's blocks."""
+        return self._pos + (1 if self._parts else 0)
+
+    def end_page(self, start: int, number: int) -> None:
+        """Record the blocks added since :meth:`begin_page` returned ``start`` as page ``number``
+        (a slide of several blocks); a page that added no text leaves no span."""
+        if self._pos > start:
+            self.pages.append((start, self._pos, number))
+
     def page(self, text: str, number: int) -> None:
         """Append the text of one page (1-based ``number``); empty pages leave no span."""
         span = self.add(text)

@@ -178,7 +178,8 @@ class _BodyWalker:
 _PLAIN = Style()
 
 
-def _core_properties(z: SafeZip) -> tuple[str | None, dict[str, str]]:
+def core_properties(z: SafeZip) -> tuple[str | None, dict[str, str]]:
+    """Title, author, subject, keywords and dates from ``docProps/core.xml`` (shared by every OOXML reader)."""
     if not z.has("docProps/core.xml"):
         return None, {}
     title, meta = None, {}
@@ -230,7 +231,7 @@ class DocxReader:
                     if note.get(f"{W}type") in (None, "normal"):
                         for text, _ in walker.blocks(note):
                             builder.add(text)
-            title, meta = _core_properties(z)
+            title, meta = core_properties(z)
         finally:
             z.close()
         if not title and builder.sections:

@@ -1,7 +1,7 @@
 """Parsing in a child process that is killed at the time limit: the robust half of the limits.
 
 A thread cannot be killed, and a cooperative deadline cannot interrupt a library stuck inside one
-call (pypdf on a pathological content stream, a regex, a C parser). So the ingest pipeline hands
+call (a PDF library on a pathological content stream, a regex, a C parser). So the ingest pipeline hands
 every file to one long-lived child process (running :func:`serve`) and waits at
 most ``timeout_s`` (plus a second of grace) for the answer; past that it kills the child, reports
 the file with the reason, and starts a fresh child for the next file. The child also runs under an
@@ -194,6 +194,9 @@ def serve(memory_mb: int) -> None:
     os.dup2(2, 1)  # library prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
+    from rabbit_rag.ingest.readers.pdf import text_only_fonts
+
+    text_only_fonts()  # this process only extracts text: no system font matching in PDFium
 
     while True:
         try:

@@ -7,6 +7,9 @@ Readers parse untrusted bytes. Three limits keep one bad file from taking the ba
   stopped at the cap however its headers lie;
 - ``max_ratio``: a zip member that declares more than this many times its compressed size (and
   more than 1 MB) is refused before a byte is inflated;
+- ``max_cells``: filled spreadsheet cells read from one workbook; the rows past it are skipped and
+  listed in the document's metadata (a million-cell data dump would otherwise become 100,000
+  chunks of numbers);
 - ``timeout_s``: a deadline our own parsers check cooperatively (per record, per XML element
   batch, per PDF page). A cooperative check cannot interrupt a library stuck inside one call, so
   the ingest pipeline also runs every parse in a separate process that it kills at the same
@@ -27,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from rabbit_rag.errors import DocumentError
-from rabbit_rag.limits import DEFAULT_MAX_RATIO, DEFAULT_MAX_UNPACKED_MB, DEFAULT_PARSE_TIMEOUT_S
+from rabbit_rag.limits import DEFAULT_MAX_CELLS, DEFAULT_MAX_RATIO, DEFAULT_MAX_UNPACKED_MB, DEFAULT_PARSE_TIMEOUT_S
 
 MB = 1_000_000
 
@@ -39,6 +42,7 @@ class ReadLimits:
     max_unpacked_bytes: int = int(DEFAULT_MAX_UNPACKED_MB * MB)
     max_ratio: float = DEFAULT_MAX_RATIO
     timeout_s: float | None = DEFAULT_PARSE_TIMEOUT_S
+    max_cells: int = DEFAULT_MAX_CELLS
 
 
 @dataclass(slots=True)

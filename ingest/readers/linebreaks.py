@@ -12,7 +12,8 @@ newline inside a compound, which costs retrieval nothing: the BM25 tokens are th
 The same question is asked when a syllable meets a digit. Without asking: a break before closing
 punctuation (``,`` ``.`` ``)`` ``·`` ...), after an opening one, between two digits, between a
 number and a counter (``57`` / ``조``) or between ``제`` and a number is dropped; a line that ends with whitespace keeps its break; a short line (under 60% of the page's
-long lines) ends a paragraph and keeps its break; ``infor-`` / ``mation`` (a Latin hyphen before a
+long lines) ends a paragraph and keeps its break, unless it is a lone syllable before a Hangul line
+(PDFium splits off the first letter of widely tracked text: ``임`` / ``종석은``), which Kiwi judges; ``infor-`` / ``mation`` (a Latin hyphen before a
 lower-case letter) is joined without the hyphen.
 
 예::
@@ -84,8 +85,8 @@ def join_broken_words(pages: Sequence[Sequence[str]]) -> list[str]:
                 or (a.endswith("제") and (len(a) == 1 or not _is_hangul(a[-2])) and b[0].isdigit())
             ):
                 seps[i] = ""  # typography says there was no space here, full line or not
-            elif len(a) < 0.6 * full:
-                continue  # a short line ends its paragraph
+            elif len(a) < 0.6 * full and not (len(a) == 1 and _is_hangul(a) and _is_hangul(b[0])):
+                continue  # a short line ends its paragraph (a lone syllable is a split-off first letter)
             elif _LATIN_HYPHEN.search(a) and b[0].islower():
                 seps[i] = _HYPHEN
             elif _is_word_char(a[-1]) and _is_word_char(b[0]) and (_is_hangul(a[-1]) or _is_hangul(b[0])):

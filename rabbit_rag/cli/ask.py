@@ -9,18 +9,20 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
-from rabbit_rag.components import engine_from_settings, open_index_from_settings
-from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
+from rabbit_rag.cli.render import citation_lines
 from rabbit_rag.limits import MAX_ASK_K
 
 
 @app.command()
 def ask(
-    question: str = typer.Argument(..., help="The question, in Korean (or any language the documents use)."),
+    question: str = typer.Argument(
+        ..., metavar="QUESTION", help="The question, in Korean (or any language the documents use)."
+    ),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
     llm: str | None = typer.Option(
         None,
         "--llm",
+        metavar="KIND",
         help="auto (the transformers model if it loads, else extractive), transformers, openai or extractive "
         "(no language model). Default: RABBIT_RAG_LLM, else auto.",
     ),
@@ -33,24 +35,31 @@ def ask(
         help="Passages retrieved as sources (default: RABBIT_RAG_ASK_TOP_K, 5).",
     ),
     mode: str | None = typer.Option(
-        None, "--mode", "-m", help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid)."
+        None,
+        "--mode",
+        "-m",
+        metavar="MODE",
+        help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid).",
     ),
     model: str | None = typer.Option(
-        None, "--model", help="Chat model id or folder (transformers) or served model name (openai)."
+        None, "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {question, answer, generator, ...}."),
 ) -> None:
-    """Answer a question from an index, citing the exact passages the answer rests on.
+    """Answer a question from an index, citing the exact passages.
 
     The answer streams to the terminal, then each citation is listed with its source, character
     offsets and quoted sentence. Notices (e.g. a fallback to the extractive answerer) go to stderr.
+    For follow-up questions, use `rabbit-rag chat`.
 
+    \b
     Examples:
-
       rabbit-rag ask "국회의원 임기는?" --index indexes/sample --llm extractive
-
-      rabbit-rag ask "육아휴직 대상 자녀 나이는?" --index indexes/sample --llm openai --json
+      rabbit-rag ask "육아휴직 대상 나이는?" -i indexes/sample --llm openai --json
     """
+    from rabbit_rag.components import engine_from_settings, open_index_from_settings
+    from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
+
     s = settings()
     answer = None
     with cli_errors(as_json):
@@ -76,10 +85,7 @@ def ask(
     if as_json:
         print_json(answer.to_dict())
         return
-    if answer.citations:
-        typer.echo("\n출처:")
-    for c in answer.citations:
-        page = f" p.{c.page}" if c.page is not None else ""
-        typer.echo(f"[{c.n}] {c.source}{page} [{c.start}:{c.end}]\n    “{' '.join(c.quote.split())}”")
+    for line in citation_lines(answer.citations):
+        typer.echo(line)
     total = answer.timings.get("total_ms")
     err(f"({answer.generator}" + (f", {total:.0f} ms)" if total is not None else ")"))

@@ -8,7 +8,6 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
-from rabbit_rag.index.integrity import check_index
 
 
 @app.command()
@@ -24,8 +23,10 @@ def check(
         False, "--json", help="Print one JSON object: {index, ok, revision, problems: [...], repaired: [...]}."
     ),
 ) -> None:
-    """Verify an index: the docstore (SQLite integrity, row checksums, every chunk's offsets), the
-    manifest, and every search file's size and checksum. Exit 0 when all is well, 1 otherwise.
+    """Verify an index's files and checksums (--repair rebuilds them).
+
+    Checks the docstore (SQLite integrity, row checksums, every chunk's offsets), the manifest, and
+    every search file's size and checksum. Exit 0 when all is well, 1 otherwise.
 
     Examples:
 
@@ -33,6 +34,8 @@ def check(
 
       rabbit-rag check --index indexes/sample --repair --json
     """
+    from rabbit_rag.index.integrity import check_index  # here, so that other commands do not import it
+
     settings()
     with cli_errors(as_json):
         report = check_index(index, repair=repair)

@@ -6,28 +6,61 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 
-from rabbit_rag.components import configure_process
 from rabbit_rag.errors import RabbitRagError
-from rabbit_rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rabbit_rag.settings import Settings
+
+#: The modules each optional extra installs (pyproject.toml), to tell a missing extra from a bug.
+EXTRA_MODULES: dict[str, frozenset[str]] = {
+    "api": frozenset({"fastapi", "starlette", "uvicorn", "multipart", "python_multipart", "prometheus_client"}),
+}
 
 INDEX_ROOT_HELP = "Folder holding one index folder per collection (default: RABBIT_RAG_INDEX_ROOT, else indexes)."
 
 
+#: The config file named by ``rabbit-rag --config PATH`` (or ``RABBIT_RAG_CONFIG``) for this invocation;
+#: None: ``rabbit-rag.toml`` in the working directory when it is there.
+_config_path: list[Path | None] = [None]
+
+
+def use_config(path: Path | None) -> None:
+    """Remember the ``--config`` file for :func:`settings` (the app's callback, once per invocation)."""
+    _config_path[0] = path
+
+
+def config_path() -> Path | None:
+    return _config_path[0]
+
+
 def settings() -> Settings:
-    """Settings from the ``RABBIT_RAG_*`` environment; a value that does not parse is a clear error
-    naming the variable (exit 2), not a traceback."""
+    """The effective settings: ``RABBIT_RAG_*`` variables over the config file over the defaults.
+
+    A value that does not parse, a key in the file that is not a setting, or a missing ``--config``
+    file is a clear error naming the variable or the file (exit 2), not a traceback."""
+    from pydantic import ValidationError
+
+    from rabbit_rag.components import configure_process
+    from rabbit_rag.settings import Settings, config_file, setting_sources
+
     try:
-        s = Settings()
+        s = Settings.load(config_path())
+    except RabbitRagError as e:
+        err(f"error: {e}")
+        raise typer.Exit(2) from None
     except ValidationError as e:
+        sources = setting_sources(config_file(config_path()))
         for problem in e.errors():
-            name = "RABBIT_RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
-            err(f"error: {name}={problem.get('input')!r}: {problem['msg']}")
-        err("Fix or unset these environment variables (`rabbit-rag ask --help` and docs/ask.md list the settings).")
+            name = str(problem["loc"][0]) if problem["loc"] else ""
+            source = sources.get(name, "default")
+            where = source if source.startswith("RABBIT_RAG_") else f"{source}: {name}"
+            err(f"error: {where}={problem.get('input')!r}: {problem['msg']}")
+        err("Fix or unset these settings (`rabbit-rag config` lists every setting and where it comes from).")
         raise typer.Exit(2) from None
     configure_process(s)
     return s
@@ -41,6 +74,23 @@ def print_json(obj: Any) -> None:
 
 def err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def needs_extra(extra: str, command: str) -> Iterator[None]:
+    """Turn the import error of a missing optional extra into one line that names the extra and the
+    command that installs it (exit 1). Other import errors stay errors."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        top = (e.name or "").split(".")[0]
+        if top not in EXTRA_MODULES[extra]:
+            raise
+        err(
+            f"error: `rabbit-rag {command}` needs the {extra!r} extra ({top} is not installed). "
+            f'Install it from the source checkout: pip install -e ".[{extra}]"'
+        )
+        raise typer.Exit(1) from None
 
 
 @contextlib.contextmanager

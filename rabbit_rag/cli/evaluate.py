@@ -6,33 +6,46 @@ import typer
 
 from rabbit_rag.cli.app import eval_app
 from rabbit_rag.cli.common import cli_errors, print_json, settings
-from rabbit_rag.evaluation.answers import evaluate_answers
-from rabbit_rag.evaluation.korquad import evaluate_retrieval, parse_dataset
 
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    dataset: str = typer.Option(..., "--dataset", help="korquad:PATH to KorQuAD_v1.0_dev.json (or train)."),
-    unit: str = typer.Option("paragraph", "--unit", help="paragraph (each context a document) or article."),
+    dataset: str = typer.Option(
+        ..., "--dataset", metavar="korquad:PATH", help="korquad:PATH to KorQuAD_v1.0_dev.json (or train)."
+    ),
+    unit: str = typer.Option(
+        "paragraph", "--unit", metavar="UNIT", help="paragraph (each context a document) or article."
+    ),
     k: int = typer.Option(10, "-k", "--top-k", min=1, max=100, help="Also report recall@k for this k."),
     embed_model: str | None = typer.Option(
-        None, "--embed-model", help="Embedding model for dense/hybrid, or 'none' (default: RABBIT_RAG_EMBED_MODEL)."
+        None,
+        "--embed-model",
+        metavar="MODEL",
+        help="Embedding model for dense/hybrid, or 'none' (default: RABBIT_RAG_EMBED_MODEL).",
     ),
-    mode: str = typer.Option("hybrid", "--mode", "-m", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."),
+    mode: str = typer.Option(
+        "hybrid", "--mode", "-m", metavar="MODE", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
-    """Measure retrieval on KorQuAD 1.0: recall@1/5/10, MRR@10, nDCG@10.
+    """Measure retrieval on KorQuAD 1.0: recall@k, MRR@10, nDCG@10.
 
     Builds a temporary index of the dataset and runs every question against it.
 
     paragraph: a hit is the question's own context. article: a hit is a chunk of the right article
     that contains the whole answer span.
 
-    Example:
+    KorQuAD is not part of rabbit-rag: download KorQuAD_v1.0_dev.json (CC BY-ND 2.0 KR) from
+    https://korquad.github.io/KorQuad%201.0/, e.g. into data/.
 
-      rabbit-rag eval retrieval --dataset korquad:KorQuAD_v1.0_dev.json --unit paragraph --embed-model none --json
+    \b
+    Example:
+      rabbit-rag eval retrieval --dataset korquad:data/KorQuAD_v1.0_dev.json \\
+          --unit paragraph --embed-model none --json
     """
+    from rabbit_rag.evaluation.korquad import evaluate_retrieval, parse_dataset
+
     with cli_errors(as_json):
         path = parse_dataset(dataset)
         result = evaluate_retrieval(
@@ -53,29 +66,50 @@ def eval_retrieval(
 
 @eval_app.command("answers")
 def eval_answers(
-    dataset: str = typer.Option(..., "--dataset", help="korquad:PATH to KorQuAD_v1.0_dev.json (or train)."),
-    llm: str | None = typer.Option(
-        None, "--llm", help="auto, transformers, openai or extractive (default: RABBIT_RAG_LLM, else auto)."
+    dataset: str = typer.Option(
+        ..., "--dataset", metavar="korquad:PATH", help="korquad:PATH to KorQuAD_v1.0_dev.json (or train)."
     ),
-    model: str | None = typer.Option(None, "--model", help="Chat model id or folder, or the served model name."),
+    llm: str | None = typer.Option(
+        None,
+        "--llm",
+        metavar="KIND",
+        help="auto, transformers, openai or extractive (default: RABBIT_RAG_LLM, else auto).",
+    ),
+    model: str | None = typer.Option(
+        None, "--model", metavar="MODEL", help="Chat model id or folder, or the served model name."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     k: int = typer.Option(5, "-k", "--top-k", min=1, max=100, help="Passages retrieved as sources per question."),
-    mode: str = typer.Option("hybrid", "--mode", "-m", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."),
+    mode: str = typer.Option(
+        "hybrid", "--mode", "-m", metavar="MODE", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."
+    ),
     embed_model: str | None = typer.Option(
-        None, "--embed-model", help="Embedding model for dense/hybrid, or 'none' (default: RABBIT_RAG_EMBED_MODEL)."
+        None,
+        "--embed-model",
+        metavar="MODEL",
+        help="Embedding model for dense/hybrid, or 'none' (default: RABBIT_RAG_EMBED_MODEL).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
-    """Measure answers on KorQuAD 1.0: exact match and F1 (KorQuAD normalization), citations that
-    point into the gold paragraph, and the not-found rate.
+    """Measure answers on KorQuAD 1.0: exact match, F1, citations.
+
+    Exact match and F1 (KorQuAD normalization), citations that point into the gold paragraph, and
+    the not-found rate.
 
     Every paragraph goes into a temporary index and every question is answered from the whole
     collection, so retrieval errors count too.
 
-    Example:
+    KorQuAD is not part of rabbit-rag: download KorQuAD_v1.0_dev.json (CC BY-ND 2.0 KR) from
+    https://korquad.github.io/KorQuad%201.0/, e.g. into data/.
 
-      rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none --json
+    \b
+    Example:
+      rabbit-rag eval answers --dataset korquad:data/KorQuAD_v1.0_dev.json \\
+          --llm extractive --embed-model none --limit 500 --json
     """
+    from rabbit_rag.evaluation.answers import evaluate_answers
+    from rabbit_rag.evaluation.korquad import parse_dataset
+
     s = settings()
     with cli_errors(as_json):
         path = parse_dataset(dataset)

@@ -8,18 +8,18 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, err, print_json, settings
-from rabbit_rag.ingest import IngestOptions, ingest_paths
 
 
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(
-        ..., help="Files and folders to ingest (folders are walked; hidden files skipped)."
+        ..., metavar="PATH", help="Files and folders to ingest (folders are walked; hidden files skipped)."
     ),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder; created when new or empty."),
     embed_model: str | None = typer.Option(
         None,
         "--embed-model",
+        metavar="MODEL",
         help="sentence-transformers id or local folder for dense search, or 'none' for BM25 only. "
         "Default: the index's own model, or RABBIT_RAG_EMBED_MODEL for a new index.",
     ),
@@ -28,23 +28,29 @@ def ingest(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 3 when any file failed."),
     chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Chunk budget for a new index (default 256)."),
 ) -> None:
-    """Read documents into an index (Kiwi sentences, chunks, BM25, optional dense vectors).
+    """Read documents into an index (created when new).
 
-    Incremental: unchanged files are skipped without re-embedding, changed files are replaced. A file
-    that fails is reported with its reason and the rest is ingested.
+    PDF, HWP, HWPX, DOCX, HTML, Markdown and text files are split into Kiwi sentences and chunks
+    for BM25 and, with an embedding model, dense search. Incremental: unchanged files are skipped,
+    changed files are replaced. A file that fails is reported with its reason and the rest is
+    ingested; when nothing could be ingested the exit status is 1 and no index is created.
 
+    \b
     Examples:
-
       rabbit-rag ingest samples --index indexes/sample --embed-model none
-
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
     """
+    from rabbit_rag.ingest import IngestOptions, ingest_paths
+
     s = settings()
     with cli_errors(as_json):
         report = ingest_paths(
             [str(p) for p in paths], index, embed_model=embed_model, sync=sync,
             options=IngestOptions.from_settings(s), chunk_tokens=chunk_tokens,
         )  # fmt: skip
+    # nothing could be ingested (every file failed or was empty): say so and exit 1; the pipeline
+    # removed the index if this run had created it
+    nothing = not (report.added or report.updated or report.unchanged or report.removed)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -58,9 +64,18 @@ def ingest(
             err(f"  skipped {skip['source']}: {skip['reason']}")
         for f in report.failed:
             err(f"  failed  {f['source']}: {f['reason']}")
-        typer.echo(
-            f"index {report.index}: {c.get('documents', 0)} documents, {c.get('chunks', 0)} chunks, "
-            f"{c.get('vectors', 0)} vectors (embedding: {report.embedding_model or 'none, BM25 only'})"
+        if not nothing:
+            typer.echo(
+                f"index {report.index}: {c.get('documents', 0)} documents, {c.get('chunks', 0)} chunks, "
+                f"{c.get('vectors', 0)} vectors (embedding: {report.embedding_model or 'none, BM25 only'})"
+            )
+    if nothing:
+        created = (Path(report.index) / "manifest.json").exists()
+        err(
+            "error: nothing could be ingested"
+            + ("" if created else f"; no index was created at {report.index}")
+            + ". Fix or remove the files above, or point at the documents you meant"
         )
+        raise typer.Exit(1)
     if strict and report.failed:
         raise typer.Exit(3)

@@ -11,13 +11,14 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import keys_app
-from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, needs_extra, print_json, settings
 
 _KEYS_FILE_HELP = "Keys file (default: RABBIT_RAG_API_KEYS_FILE, else <index root>/.api-keys.json)."
 
 
 def _keys_file(index_root: Path | None, keys_file: Path | None) -> Path:
-    from rabbit_rag.api.auth import keys_file_for
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import keys_file_for
 
     s = settings()
     return keys_file or keys_file_for(index_root or s.index_root, s.api_keys_file)
@@ -25,18 +26,27 @@ def _keys_file(index_root: Path | None, keys_file: Path | None) -> Path:
 
 @keys_app.command("create")
 def keys_create(
-    name: str = typer.Argument(..., help="A name for the key, e.g. search-bot (shown in 403 messages, never the key)."),
-    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read, write, admin (admin ⊃ write ⊃ read)."),
-    collections: str | None = typer.Option(None, "--collections", help="Comma-separated collections; default: all."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="A name for the key, e.g. search-bot (shown in 403 messages, never the key)."
+    ),
+    scopes: str = typer.Option(
+        "read", "--scopes", metavar="SCOPES", help="Comma-separated: read, write, admin (admin ⊃ write ⊃ read)."
+    ),
+    collections: str | None = typer.Option(
+        None, "--collections", metavar="NAMES", help="Comma-separated collections; default: all."
+    ),
     index_root: Path | None = typer.Option(None, "--index-root", help=INDEX_ROOT_HELP),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help='Print {"name", "key", "scopes", "collections", "keys_file"}.'),
 ) -> None:
-    """Create an API key and print it once (only its SHA-256 hash is stored).
+    """Create an API key and print it once (only its hash is stored).
 
-    Example: rabbit-rag keys create uploader --scopes read,write --collections 헌법
+    \b
+    Example:
+      rabbit-rag keys create uploader --scopes read,write --collections 헌법
     """
-    from rabbit_rag.api.auth import add_key, check_scopes
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import add_key, check_scopes
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -56,8 +66,9 @@ def keys_list(
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print {keys: [...]} (names, scopes, collections; no hashes)."),
 ) -> None:
-    """List the configured keys (names and scopes; keys cannot be shown, only their hashes are kept)."""
-    from rabbit_rag.api.auth import read_key_records
+    """List the keys: names, scopes and collections (never the keys)."""
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import read_key_records
 
     path = _keys_file(index_root, keys_file)
     with cli_errors(as_json):
@@ -76,12 +87,13 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(
-    name: str = typer.Argument(..., help="The key's name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The key's name."),
     index_root: Path | None = typer.Option(None, "--index-root", help=INDEX_ROOT_HELP),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=_KEYS_FILE_HELP),
 ) -> None:
-    """Revoke a key; a running server stops accepting it at the next request."""
-    from rabbit_rag.api.auth import revoke_key
+    """Revoke a key; a running server refuses it from the next request."""
+    with needs_extra("api", "keys"):
+        from rabbit_rag.api.auth import revoke_key
 
     path = _keys_file(index_root, keys_file)
     with cli_errors():

@@ -8,21 +8,13 @@ import typer
 
 from rabbit_rag.cli.app import app
 from rabbit_rag.cli.common import cli_errors, print_json, settings
-from rabbit_rag.components import open_index_from_settings, retriever_from_settings
-from rabbit_rag.index import SearchFilter
+from rabbit_rag.cli.render import one_line, where
 from rabbit_rag.limits import MAX_SEARCH_K
-from rabbit_rag.retrieval import check_query
-from rabbit_rag.schemas import SearchHit
-
-
-def _snippet(text: str, width: int = 160) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
 @app.command()
 def search(
-    query: str = typer.Argument(..., help="What to look for, in Korean or any language."),
+    query: str = typer.Argument(..., metavar="QUERY", help="What to look for, in Korean or any language."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
     k: int | None = typer.Option(
         None, "-k", "--top-k", min=1, max=MAX_SEARCH_K, help="Number of results (default: RABBIT_RAG_TOP_K, 5)."
@@ -31,24 +23,33 @@ def search(
         None,
         "--mode",
         "-m",
+        metavar="MODE",
         help="hybrid (BM25 + dense, fused), bm25 or dense (default: RABBIT_RAG_SEARCH_MODE, hybrid). "
         "Without vectors: BM25.",
     ),
-    source: list[str] | None = typer.Option(None, "--source", help="Only these sources (exact or glob, repeatable)."),
-    doc_id: list[str] | None = typer.Option(None, "--doc-id", help="Only these document ids (repeatable)."),
+    source: list[str] | None = typer.Option(
+        None, "--source", metavar="GLOB", help="Only these sources (exact or glob, repeatable)."
+    ),
+    doc_id: list[str] | None = typer.Option(
+        None, "--doc-id", metavar="ID", help="Only these document ids (repeatable)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {query, results: [...]}."),
 ) -> None:
-    """Search an index; each hit names its source, page and exact characters.
+    """Search an index; each hit names its source and exact characters.
 
     Each result carries the document id, source, page and the offsets [start, end) of its text in
     the document, so it can be checked against the original.
 
+    \b
     Examples:
-
       rabbit-rag search "대통령 임기는 몇 년이야?" --index indexes/sample
-
-      rabbit-rag search "육아휴직" --index indexes/sample --mode bm25 --source "kobill/*" --json
+      rabbit-rag search "육아휴직" -i indexes/sample --source "kobill/*" --json
     """
+    from rabbit_rag.components import open_index_from_settings, retriever_from_settings
+    from rabbit_rag.index.filters import SearchFilter
+    from rabbit_rag.retrieval import check_query
+    from rabbit_rag.schemas import SearchHit
+
     s = settings()
     with cli_errors(as_json):
         idx = open_index_from_settings(s, index)
@@ -62,5 +63,5 @@ def search(
     if not results:
         typer.echo("no results")
     for r in results:
-        where = f"{r['source']}" + (f" p.{r['page']}" if r["page"] else "") + f" [{r['start']}:{r['end']}]"
-        typer.echo(f"{r['rank']:>2}. {r['score']:.4f}  {where}\n    {_snippet(r['text'])}")
+        at = where(r["source"], r["page"], r["start"], r["end"])
+        typer.echo(f"{r['rank']:>2}. {r['score']:.4f}  {at}\n    {one_line(r['text'])}")

@@ -10,14 +10,14 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, settings
+from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, needs_extra, settings
 
 
 @app.command()
 def serve(
     index_root: Path | None = typer.Option(None, "--index-root", help=INDEX_ROOT_HELP),
     host: str | None = typer.Option(
-        None, "--host", help="Interface to listen on (default: RABBIT_RAG_API_HOST, 127.0.0.1)."
+        None, "--host", metavar="HOST", help="Interface to listen on (default: RABBIT_RAG_API_HOST, 127.0.0.1)."
     ),
     port: int | None = typer.Option(
         None, "--port", min=1, max=65535, help="Port (default: RABBIT_RAG_API_PORT, 8000)."
@@ -26,22 +26,24 @@ def serve(
         False, "--no-auth", help="Local development only: no API keys, every caller is an admin (warned about loudly)."
     ),
     log_level: str = typer.Option(
-        "info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."
+        "info", "--log-level", metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug."
     ),
 ) -> None:
-    """Serve the knowledge-base API: collections, uploads, search, answers, OpenAI-compatible chat.
+    """Serve the knowledge-base HTTP API over the indexes in a folder.
 
-    Every /v1 request needs an API key (`rabbit-rag keys create`). Docs at http://HOST:PORT/docs.
+    Collections, uploads, search, answers (JSON or server-sent events) and an OpenAI-compatible
+    /v1/chat/completions. Every /v1 request needs an API key (`rabbit-rag keys create`). Needs the
+    api extra: pip install -e ".[api]". OpenAPI docs at http://HOST:PORT/docs.
 
+    \b
     Examples:
-
       rabbit-rag keys create me --scopes read,write --index-root indexes
-
       rabbit-rag serve --index-root indexes --port 8000
     """
-    import uvicorn
+    with needs_extra("api", "serve"):
+        import uvicorn
 
-    from rabbit_rag.api.app import create_app
+        from rabbit_rag.api.app import create_app
 
     s = settings()
     updates: dict[str, object] = {}

@@ -21,22 +21,8 @@ Two layers:
 
 from __future__ import annotations
 
-from rabbit_rag.generators.base import ChatMessage, ChatModel, Draft, Generator
-from rabbit_rag.generators.extractive import ExtractiveGenerator
-from rabbit_rag.generators.factory import make_generator
-from rabbit_rag.generators.llm import LLMGenerator
-from rabbit_rag.generators.openai_chat import OpenAIChatModel
-from rabbit_rag.generators.transformers_chat import TransformersChatModel, load_chat_model
+import lazy_loader
 
-__all__ = [
-    "ChatMessage",
-    "ChatModel",
-    "Draft",
-    "ExtractiveGenerator",
-    "Generator",
-    "LLMGenerator",
-    "OpenAIChatModel",
-    "TransformersChatModel",
-    "load_chat_model",
-    "make_generator",
-]
+# Declared once in __init__.pyi and imported on first use: `rabbit_rag.generators.base` (the defaults the
+# settings read) is imported by every command, the generators themselves only by those that answer.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -125,14 +125,26 @@ def check_tokenizer(index_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse an index whose BM25 terms were made by another term function."""
     built = manifest.get("tokenizer", {})
     current = tokenizer_settings()
+    if "kiwi_options" not in built and {**built, "kiwi_options": current.get("kiwi_options")} == current:
+        # Built before the shared Kiwi left out its typo and multi-word dictionaries (text/kiwi.py): the
+        # same term function otherwise, and nearly the same terms (KorQuAD BM25 recall within 0.002).
+        # Refusing would make every existing index unreadable after an upgrade; say it once instead.
+        from rabbit_rag.notices import notice
+
+        notice(
+            f"{index_dir}: built with Kiwi's typo and multi-word dictionaries, which rabbit-rag now leaves "
+            "out; it is searched as it is, and re-ingesting it into a new folder makes its terms match exactly"
+        )
+        return
     if built != current:
         diff = {
             k: (built.get(k), current.get(k)) for k in current.keys() | built.keys() if built.get(k) != current.get(k)
         }
+        other_kiwi = f", or install kiwipiepy {built['kiwi']}.x" if set(diff) == {"kiwi"} and built.get("kiwi") else ""
         raise IndexMismatchError(
             f"{index_dir}: built with tokenizer settings that differ from this installation "
-            f"(index vs here: {diff}); BM25 scores would be garbage. Re-ingest into a new index folder, "
-            "or install the kiwipiepy version the index was built with."
+            f"(index vs here: {diff}); BM25 scores would be garbage. Re-ingest the documents into a new "
+            f"index folder{other_kiwi}."
         )
 
 

@@ -193,6 +193,13 @@ class Index:
                 notice(f"dense search unavailable: {e}")
         return self._embedder
 
+    @property
+    def bm25_only_by_choice(self) -> bool:
+        """Whether the index was built without vectors on purpose (``--embed-model none``), not because
+        its model failed to load."""
+        emb = self.manifest["embedding"]
+        return emb.get("model") is None and not emb.get("reason") and emb.get("requested") in (None, "none")
+
     def dense_unavailable_reason(self) -> str | None:
         """Why dense search cannot run here, or None when it can."""
         if self.embed_model is None:
@@ -264,18 +271,19 @@ class Index:
         self,
         query: str,
         k: int = 5,
-        mode: SearchMode = "hybrid",
+        mode: SearchMode | None = None,
         *,
         source: str | Sequence[str] | None = None,
         doc_id: str | Sequence[str] | None = None,
         weights: tuple[float, float] = (1.0, 1.0),
         rrf_k: int = 60,
     ) -> list[ScoredChunk]:
-        """Search the index. ``mode`` is ``hybrid`` (default), ``bm25`` or ``dense``.
+        """Search the index. ``mode`` is ``hybrid`` (the default), ``bm25`` or ``dense``.
 
         ``source`` filters by source name (exact, or a shell pattern such as ``kobill/*`` that may
-        match the tail of the source path) and ``doc_id`` by document id. Hybrid falls back to BM25,
-        with a notice, when the index has no usable vectors; ``dense`` is then an error.
+        match the tail of the source path) and ``doc_id`` by document id. Hybrid is BM25 alone when
+        the index has no usable vectors (with a notice unless the index was built BM25-only on
+        purpose and no mode was asked for); ``dense`` is then an error.
 
         예: ``index.search("국회의원 임기", k=3, mode="bm25", source="constitution.txt")``
         """

@@ -20,13 +20,20 @@ if TYPE_CHECKING:
 
 def make_retriever(
     index: Index,
-    mode: str,
+    mode: str | None,
     weights: tuple[float, float] = (1.0, 1.0),
     rrf_k: int = 60,
     fusion: Fusion = "rrf",
 ) -> Retriever:
-    """The retriever for a search mode; ``hybrid``/``dense`` fall back to BM25 with a notice when the
-    index has no usable vectors (the notice says why)."""
+    """The retriever for a search mode (None: the default, ``hybrid``).
+
+    Without usable vectors ``dense`` is an error saying why, and ``hybrid`` is BM25 alone. That
+    fallback is said once per process (stderr) when it is news: when ``hybrid`` was asked for by
+    name, or when the index should have vectors (its model failed to load). An index built BM25-only
+    on purpose (``--embed-model none``) answers the default mode with BM25 quietly — the user chose
+    that, and a notice on every search of the quick start would only be noise."""
+    requested = mode is not None
+    mode = mode or "hybrid"
     if mode not in SEARCH_MODES:
         raise InvalidInputError(f"search mode {mode!r} is not one of {', '.join(SEARCH_MODES)}")
     bm25 = BM25Retriever(index)
@@ -34,7 +41,13 @@ def make_retriever(
         return bm25
     reason = index.dense_unavailable_reason()
     if reason is not None:
-        notice(f"{mode} search answered with BM25 only: {reason}")
+        if mode == "dense":
+            raise InvalidInputError(
+                f"dense search is not possible on {index.path}: {reason}. Search with mode bm25 or hybrid, "
+                "or ingest into a new index with an embedding model (--embed-model)"
+            )
+        if requested or not index.bm25_only_by_choice:
+            notice(f"hybrid search answered with BM25 only: {reason}")
         return bm25
     dense = DenseRetriever(index)
     if mode == "dense":

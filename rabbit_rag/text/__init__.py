@@ -12,6 +12,8 @@ module                 what
 ``sentences``          hard segments + Kiwi sentences with exact offsets, legal-article starts
 ``similarity``         character-bigram overlap for paraphrases that Kiwi terms miss
 ``chunker``            whole sentences packed into chunks under a token budget
+``spacing``            implausible spacing (letter-spaced or glued Korean) found and re-spaced with Kiwi
+``quality``            garbled text (private-use, Latin-1 mojibake, replacement characters) detected
 =====================  ===========================================================================
 
 예::

@@ -1,9 +1,19 @@
 """The process-wide Kiwi analyzer and morphemes as plain values.
 
-Kiwi takes about 1 s and 280 MB to load, and its analysis methods are safe to call from several
-threads on one instance, so one instance serves the whole process. It is created on first use, with
-the number of worker threads set by :func:`configure_kiwi` (the CLI and the API pass
-``RABBIT_RAG_KIWI_WORKERS``) or, by default, the CPU count up to 8.
+Kiwi's analysis methods are safe to call from several threads on one instance, so one instance
+serves the whole process. It is created on first use, with the number of worker threads set by
+:func:`configure_kiwi` (the CLI and the API pass ``RABBIT_RAG_KIWI_WORKERS``) or, by default, the CPU
+count up to 8, and with :data:`KIWI_OPTIONS`.
+
+Loading is most of what a first search costs (``benchmarks/first_answer.py``): kiwipiepy reads its
+model in the constructor and builds the analyzer on the first call. Without the typo and multi-word
+dictionaries both take half the time and 190 MB less memory, and BM25 retrieval is as good or better
+(KorQuAD 1.0 dev, paragraph unit, 5,774 questions, ``benchmarks/kiwi_dictionaries.py``: recall@5
+0.9865 vs 0.9848 with the default dictionaries, recall@10 0.9919 vs 0.9908, MRR@10 0.9432 vs 0.9426;
+recall@1 0.9089 vs 0.9091, one question fewer). The multi-word dictionary holds
+WikiData names written as several words; analyzing them as one proper noun gives BM25 one rare term
+where the question, written a little differently, has the parts. The typo dictionary corrects
+informal endings, which BM25 drops anyway.
 
 예::
 
@@ -24,6 +34,10 @@ if TYPE_CHECKING:
 _kiwi: Kiwi | None = None
 _kiwi_lock = threading.Lock()
 _workers: int | None = None
+
+#: Options of the shared Kiwi (see the module docstring). They change the analysis, so indexes record
+#: them with their tokenizer settings (:func:`rabbit_rag.text.terms.tokenizer_settings`).
+KIWI_OPTIONS: dict[str, bool] = {"load_typo_dict": False, "load_multi_dict": False}
 
 #: A morpheme as plain values: (form, tag, start, end). Kiwi's Token attributes are slow to read, so
 #: each is read once.
@@ -48,7 +62,8 @@ def configure_kiwi(num_workers: int | None) -> None:
 
 
 def get_kiwi() -> Kiwi:
-    """The process-wide Kiwi analyzer, created on first use (about 1 s and 280 MB).
+    """The process-wide Kiwi analyzer, created on first use (about 2 s of CPU and 330 MB, most of it
+    on the first analysis).
 
     Kiwi's analysis methods are safe to call from several threads on one instance.
     """
@@ -58,7 +73,7 @@ def get_kiwi() -> Kiwi:
             if _kiwi is None:
                 from kiwipiepy import Kiwi
 
-                _kiwi = Kiwi(num_workers=kiwi_workers())
+                _kiwi = Kiwi(num_workers=kiwi_workers(), **KIWI_OPTIONS)
     return _kiwi
 
 

@@ -64,7 +64,7 @@ def sniff_binary(data: bytes) -> str | None:
             return kind
     head = data[:8192]
     if b"\x00" in head:
-        return "binary data (NUL bytes)"
+        return "NUL bytes"
     return None
 
 

@@ -37,7 +37,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rabbit_rag.text.kiwi import Lex, get_kiwi, lex
+from rabbit_rag.text.kiwi import KIWI_OPTIONS, Lex, get_kiwi, lex
 
 #: Bump when the term function changes: indexes record it and refuse a mismatch.
 TOKENIZER_VERSION = 1
@@ -58,6 +58,7 @@ def tokenizer_settings() -> dict[str, Any]:
         "name": "kiwi-content-morphemes",
         "version": TOKENIZER_VERSION,
         "kiwi": kiwi_major_minor,
+        "kiwi_options": dict(KIWI_OPTIONS),
         "kept_tags": list(KEPT_TAG_PREFIXES),
         "lowercase": True,
     }

@@ -81,8 +81,9 @@ def client(client_factory: Callable[..., TestClient]) -> TestClient:
     return client_factory()
 
 
-def wait_job(client: TestClient, job_id: str, headers: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
-    """Poll ``/v1/jobs/{id}`` until the job has finished; its final JSON."""
+def wait_job(client: TestClient, job_id: str, headers: dict[str, str], timeout: float = 240.0) -> dict[str, Any]:
+    """Poll ``/v1/jobs/{id}`` until the job has finished; its final JSON. The wait is long because a job starts a
+    parse worker that loads Kiwi, which takes minutes on a loaded CI machine (seen: 60 s was not enough)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = client.get(f"/v1/jobs/{job_id}", headers=headers)

@@ -236,6 +236,28 @@ def test_pdf_and_docx_uploads_go_through_the_readers(client, keys) -> None:
     assert hit["source"] == "규칙.pdf" and hit["page"] == 2
 
 
+def test_xlsx_and_pptx_uploads_are_read_not_refused(client, keys) -> None:
+    docgen = pytest.importorskip("tests.ingest.docgen")
+    try:
+        xlsx, pptx = docgen.korean_xlsx(), docgen.korean_pptx()
+    except ImportError as e:  # openpyxl / python-pptx are test extras
+        pytest.skip(str(e))
+    assert (
+        detect("예산.xlsx", xlsx[:8192], xlsx).name == "xlsx" and detect("계획.pptx", pptx[:8192], pptx).name == "pptx"
+    )
+    w = keys.h("write")
+    r = client.post(DOCS, files=[_file("예산.xlsx", xlsx), _file("계획.pptx", pptx)], headers=w)
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["id"], w)
+    assert job["status"] == "succeeded" and {f["status"] for f in job["files"]} == {"added"}, job
+    hit = client.post(
+        f"/v1/collections/{COLLECTION}/search",
+        json={"query": "예산 증액 이사회 승인", "top_k": 1, "source": ["계획.pptx"]},
+        headers=w,
+    ).json()["results"][0]
+    assert hit["page"] == 2 and "이사회" in hit["text"]
+
+
 def test_a_zip_that_is_not_a_document_is_415(client, keys) -> None:
     import io
     import zipfile

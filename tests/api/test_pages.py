@@ -27,6 +27,75 @@ QUESTION = "토끼연구소의 올해 연구 예산은 얼마야?"
 # -- locate: the quote among the page's characters ---------------------------------------------------
 def test_squash_drops_whitespace_and_maps_back() -> None:
     assert squash(["가", " ", "ﬁ", "\n", "Ａ"]) == ("가fia", [0, 2, 2, 4])
+    assert squash(["한", "\x02", "러", "-", "나"]) == ("한러나", [0, 2, 4])  # PDFium's line-end hyphen mark
+
+
+def test_quotes_from_the_reader_text_are_found_exactly_on_their_page() -> None:
+    """Citations quote the reader's text (furniture out, lines joined, hyphens kept or dropped); each
+    quote is found exactly among PDFium's characters of its page, and furniture never is a quote."""
+    import pypdfium2.raw as pdfium_c
+
+    from rabbit_rag.ingest.readers import read_bytes
+    from tests.ingest.docgen import paged_pdf
+
+    hyphens = [
+        "야로슬라블에서 개최된 한-",
+        "러 정상회담에서 두 정상은 협력을 약속했고 이어서 길게 이어지는",
+        "information is infor-",
+        "mation and the rest of this line is long enough",
+    ]
+    data = korean_pdf([hyphens])
+    doc = read_bytes(data, "하이픈.pdf")
+    assert "한-러 정상회담" in doc.text and "information is information" in doc.text
+    for q in ("개최된 한-러 정상회담에서", "information is information and"):
+        assert render_page(data, 1, q, width=400)[1]["match"] == "exact", q
+
+    import pypdfium2 as pdfium
+
+    data = paged_pdf(THREE_PAGES, header="토끼연구소 연구 규정", footer="- {page} -")
+    doc = read_bytes(data, "머리말.pdf")
+    assert doc.metadata["furniture_lines"] == 6 and "- 2 -" not in doc.text
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for start, end, page_no in doc.pages:
+            text = pdf[page_no - 1].get_textpage()
+            chars = [chr(pdfium_c.FPDFText_GetUnicode(text.raw, i) or 0x20) for i in range(text.count_chars())]
+            text.close()
+            lines = [line for line in doc.text[start:end].split("\n") if len(line.strip()) >= 8]
+            assert lines
+            for line in lines:
+                assert locate(chars, line).kind == "exact", (page_no, line)
+    finally:
+        pdf.close()
+
+
+def test_quotes_from_a_web_saved_pdf_are_found_exactly() -> None:
+    """A Korean article printed by Chromium with a sliced web font (``../shared/data/pdf_web``): every
+    sentence of the reader's text (spacing as the source has it) is found exactly on its page."""
+    import re
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    from rabbit_rag.ingest.readers import read_bytes
+    from tests.conftest import shared_data
+
+    path = shared_data("pdf_web", "006_web.pdf")
+    doc = read_bytes(path.read_bytes(), path.name)
+    pdf = pdfium.PdfDocument(path)
+    found = 0
+    try:
+        for start, end, page_no in doc.pages:
+            text = pdf[page_no - 1].get_textpage()
+            chars = [chr(pdfium_c.FPDFText_GetUnicode(text.raw, i) or 0x20) for i in range(text.count_chars())]
+            text.close()
+            for m in re.finditer(r"[^.!?]{10,300}?[.!?]", doc.text[start:end]):
+                assert locate(chars, m.group(0).strip()).kind == "exact", (page_no, m.group(0))
+                found += 1
+    finally:
+        pdf.close()
+    assert found >= 30 and len(doc.pages) == 3
 
 
 def test_locate_ignores_whitespace_and_line_breaks() -> None:

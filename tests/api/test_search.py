@@ -31,8 +31,11 @@ def test_search_shape_and_filters(client, keys) -> None:
 
 def test_search_errors(client, keys) -> None:
     h = keys.h("read")
-    dense = client.post(SEARCH, json={"query": "임기", "mode": "dense"}, headers=h).json()
-    assert dense["mode"] == "dense" and dense["retrieval"] == "bm25" and "no vectors" in dense["note"]
+    # dense search on a collection without vectors is an error that says why, never BM25 in disguise
+    dense = assert_error(client.post(SEARCH, json={"query": "임기", "mode": "dense"}, headers=h), 422)
+    assert "no vectors" in dense["message"] and "bm25" in dense["message"]
+    hybrid = client.post(SEARCH, json={"query": "임기", "mode": "hybrid"}, headers=h).json()
+    assert hybrid["mode"] == "hybrid" and hybrid["retrieval"] == "bm25" and "no vectors" in hybrid["note"]
     e = assert_error(client.post(SEARCH, json={"query": "임기", "top_k": 101}, headers=h), 422, "ValidationError")
     assert e["details"][0]["loc"] == "body.top_k"
     assert_error(client.post(SEARCH, json={"query": "   "}, headers=h), 422)

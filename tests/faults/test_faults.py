@@ -13,6 +13,10 @@ from tests.faults import scenarios
 
 SEED = 1313
 
+# Every scenario starts processes or servers and loads Kiwi many times over (about 490 s under load for
+# the lot): the full run (CI, the README's command) runs them; the fast loop does not.
+pytestmark = pytest.mark.slow
+
 
 def _assert(tally: scenarios.Tally) -> None:
     assert tally.survived == tally.trials and tally.lost == 0, (tally.line(), tally.failures)
@@ -34,7 +38,6 @@ def test_two_writers_create_one_index_threads(tmp_path: Path) -> None:
     _assert(scenarios.writer_race(tmp_path, trials=6))
 
 
-@pytest.mark.slow  # two child processes per trial, each loading Kiwi
 def test_two_writers_create_one_index_processes(tmp_path: Path) -> None:
     _assert(scenarios.writer_race(tmp_path, trials=2, processes=True))
 
@@ -86,7 +89,6 @@ def test_corruption_matrix(tmp_path: Path, pristine_with_vectors: Path) -> None:
     _assert(tally)
 
 
-@pytest.mark.slow  # two server starts
 def test_server_killed_while_accepting_uploads(tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     _assert(scenarios.restart_uploads(tmp_path, trials=1, seed=SEED, uploads=12))

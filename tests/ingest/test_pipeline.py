@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.index import open_index
 from rabbit_rag.ingest import IngestOptions, ingest_paths
 from tests.conftest import SAMPLES
@@ -104,8 +105,15 @@ def test_bad_files_are_reported_and_the_rest_is_committed(corpus: Path, tmp_path
 
 
 def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
-    report = ingest_paths([tmp_path / "없는폴더"], tmp_path / "idx", embed_model="none", progress=False)
+    # alone: nothing to ingest, an error before anything is written
+    with pytest.raises(InvalidInputError, match="없는폴더: no such file or folder"):
+        ingest_paths([tmp_path / "없는폴더"], tmp_path / "idx", embed_model="none", progress=False)
+    assert not (tmp_path / "idx").exists()
+    # beside a real file: reported, and the rest is ingested
+    (tmp_path / "ok.txt").write_text("대한민국의 수도는 서울이다.\n", encoding="utf-8")
+    report = ingest_paths([tmp_path / "없는폴더", tmp_path / "ok.txt"], tmp_path / "idx", embed_model="none")
     assert report.failed == [{"source": str(tmp_path / "없는폴더"), "reason": "no such file or folder"}]
+    assert report.added == 1
 
 
 def test_broken_link_in_a_folder_is_reported(tmp_path: Path) -> None:

@@ -89,11 +89,17 @@ def test_unpacked_size_cap_is_enforced_while_streaming() -> None:
 def test_zip_that_is_not_a_docx() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("content/data.xml", "<data/>")
     with pytest.raises(DocumentError, match=r"no 'word/document\.xml'"):
         read_bytes(buf.getvalue(), "표.docx")
     with pytest.raises(DocumentError, match="unsupported type"):
-        read_bytes(buf.getvalue(), "표.xlsx")
+        read_bytes(buf.getvalue(), "표.zip")
+    # content decides: a workbook named .docx is read as a workbook (this one is an empty shell)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(DocumentError, match=r"XLSX: xl/workbook\.xml lists no worksheets"):
+        read_bytes(buf.getvalue(), "표.docx")
 
 
 def test_docx_part_with_a_dtd_is_refused() -> None:

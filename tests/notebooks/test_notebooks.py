@@ -101,9 +101,20 @@ def test_01_quickstart(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPat
     assert "제공된 문서에서 답을 찾을 수 없습니다." in text
 
 
-def test_02_retrieval_eval(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebooks_do_not_import_the_tests() -> None:
+    """A reader runs the notebooks without the test suite: what they need comes from the package or
+    the environment (RABBIT_RAG_NOTEBOOK_EMBED_MODEL names an embedding model; the tests give a tiny one)."""
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        code = "".join(
+            "".join(c["source"]) for c in nbformat.read(path, as_version=4).cells if c["cell_type"] == "code"
+        )
+        assert "tests." not in code and "tiny_models" not in code, path.name
+
+
+def test_02_retrieval_eval(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tiny_st_model: Path) -> None:
     korquad = ROOT.parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
     monkeypatch.setenv("RABBIT_RAG_KORQUAD", str(korquad))  # the developers' copy; absent elsewhere
+    monkeypatch.setenv("RABBIT_RAG_NOTEBOOK_EMBED_MODEL", str(tiny_st_model))  # stands in for KURE-v1
     nb = run_notebook("02_retrieval_eval.ipynb", kernel_env, monkeypatch)
     text = outputs(nb)
     if korquad.is_file():
@@ -112,24 +123,41 @@ def test_02_retrieval_eval(kernel_env: dict[str, str], monkeypatch: pytest.Monke
         assert "KorQuAD is not here" in text
     for mode in ("bm25", "dense", "hybrid"):
         assert f"{mode:>6}: recall@1" in text
-    assert "TINY RANDOM" in text or "embedding model: " in text  # says which embeddings it measured
+    assert f"embedding model: {tiny_st_model}" in text  # says which embeddings it measured
+    assert "notebook run time: " in text
     assert images(nb) == 1  # the recall@k plot
 
 
-def test_02_without_korquad(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Without the data set the notebook says where to put it and still runs, on the toy set."""
+def test_02_without_korquad_or_a_model(
+    kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A bare offline machine: no data set (the notebook says where to get it and runs on a toy set) and
+    no embedding model (it measures BM25 alone and says so)."""
     monkeypatch.setenv("RABBIT_RAG_KORQUAD", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("RABBIT_RAG_NOTEBOOK_EMBED_MODEL", str(tmp_path / "no-model"))
     nb = run_notebook("02_retrieval_eval.ipynb", kernel_env, monkeypatch)
     text = outputs(nb)
     assert "KorQuAD is not here" in text and "missing.json" in text and "korquad.github.io" in text
     assert "toy set (constitution): 1 articles" in text and "10 questions" in text
+    assert "No embedding model here" in text and "Measuring BM25 alone" in text
+    assert "  bm25: recall@1" in text and "dense: recall@1" not in text
     assert images(nb) == 1
 
 
-def test_03_llama_index(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_03_llama_index(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tiny_st_model: Path) -> None:
+    monkeypatch.setenv("RABBIT_RAG_NOTEBOOK_EMBED_MODEL", str(tiny_st_model))  # RabbitEmbedding over it
     text = outputs(run_notebook("03_llama_index.ipynb", kernel_env, monkeypatch))
+    assert f"embedding model: {tiny_st_model}" in text
     assert "offsets hold for every node" in text
     assert "국회의원의 임기는 4년으로 한다." in text  # RetrieverQueryEngine + RabbitLLM
     assert "헌법재판소 재판관의 임기는 6년" in text and "<mark>" in text  # RabbitQueryEngine citations
     assert "대법원장의 임기는 6년" in text  # streaming
     assert "sources found by:" in text and "'dense'" in text  # the llama-index vector store took part
+
+
+def test_03_without_a_model(kernel_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No embedding model on the machine: llama-index's MockEmbedding stands in, said so, and every cell runs."""
+    monkeypatch.setenv("RABBIT_RAG_NOTEBOOK_EMBED_MODEL", str(tmp_path / "no-model"))
+    text = outputs(run_notebook("03_llama_index.ipynb", kernel_env, monkeypatch))
+    assert "No embedding model here" in text and "MockEmbedding" in text
+    assert "offsets hold for every node" in text and "국회의원의 임기는 4년으로 한다." in text

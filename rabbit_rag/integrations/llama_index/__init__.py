@@ -39,7 +39,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the installation
     raise ImportError(
         "rabbit_rag.integrations.llama_index needs llama-index-core, which is not installed; "
-        "install it with: pip install 'rabbit-rag[llama-index]'"
+        "install it from the source checkout with: pip install -e '.[llama-index]'"
     ) from e
 
 from rabbit_rag.integrations.llama_index.embedding import RabbitEmbedding

@@ -47,7 +47,12 @@ def test_human_output_and_notice(sample_index_ro: Path) -> None:
     result = runner.invoke(app, ["search", "국회의원 임기", "--index", str(sample_index_ro), "-k", "2"])
     assert result.exit_code == 0
     assert result.stdout.startswith(" 1. ") and "samples/constitution.txt" in result.stdout
-    assert "answered with BM25 only" in result.stderr
+    assert result.stderr == ""  # the index is BM25-only on purpose: the default mode needs no notice
+    asked = runner.invoke(app, ["search", "국회의원 임기", "--index", str(sample_index_ro), "--mode", "hybrid"])
+    assert asked.exit_code == 0 and asked.stderr.count("answered with BM25 only") == 1
+    dense = runner.invoke(app, ["search", "국회의원 임기", "--index", str(sample_index_ro), "--mode", "dense"])
+    assert dense.exit_code == 1 and dense.stdout == ""
+    assert "dense search is not possible" in dense.stderr and "no vectors" in dense.stderr
 
 
 def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -90,6 +90,24 @@ def test_tokenizer_mismatch_is_an_error(tmp_path: Path) -> None:
         ingest_documents(DOCS, index, embed_model="none", progress=False)
 
 
+def test_kiwi_options_other_than_ours_are_refused_and_an_older_index_is_read(tmp_path: Path, capsys) -> None:
+    """Other Kiwi dictionaries recorded by the index: refused. No record at all (an index built before
+    they were left out, with Kiwi's defaults): searched as it is, with one notice saying to re-ingest."""
+    index = tmp_path / "idx"
+    ingest_documents(DOCS, index, embed_model="none", progress=False)
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    manifest["tokenizer"]["kiwi_options"] = {"load_typo_dict": True, "load_multi_dict": True}
+    write_manifest(index, manifest)
+    with pytest.raises(IndexMismatchError, match="kiwi_options"):
+        open_index(index)
+    del manifest["tokenizer"]["kiwi_options"]
+    write_manifest(index, manifest)
+    capsys.readouterr()
+    assert open_index(index).search("임기", k=1, mode="bm25")
+    assert open_index(index).search("임기", k=1, mode="bm25")
+    assert capsys.readouterr().err.count("typo and multi-word dictionaries") == 1
+
+
 def test_not_an_index_folder(tmp_path: Path) -> None:
     folder = tmp_path / "my-documents"
     folder.mkdir()

@@ -67,6 +67,13 @@ def test_bad_queries(sample_index_ro: Path) -> None:
         open_index(sample_index_ro).search("임기", mode="fuzzy")
 
 
-def test_dense_mode_on_bm25_index_falls_back(sample_index_ro: Path, capsys) -> None:
-    hits = open_index(sample_index_ro).search("대통령 임기", k=1, mode="dense")
-    assert hits and "BM25 only" in capsys.readouterr().err
+def test_dense_mode_without_vectors_is_an_error(sample_index_ro: Path, capsys) -> None:
+    index = open_index(sample_index_ro)
+    with pytest.raises(InvalidInputError, match=r"no vectors.*mode bm25 or hybrid"):
+        index.search("대통령 임기", k=1, mode="dense")
+    # hybrid asked for by name says it answered with BM25; the default mode on a BM25-only index is quiet
+    assert index.search("대통령 임기", k=1, mode="hybrid") and "BM25 only" in capsys.readouterr().err
+    assert index.search("대통령 임기", k=1) and capsys.readouterr().err == ""
+    # a notice is said once per process: the next hybrid searches (a chat's next turns) stay quiet
+    assert index.search("국회의원 임기", k=1, mode="hybrid") and capsys.readouterr().err == ""
+    assert open_index(sample_index_ro).search("임기", k=1, mode="hybrid") and capsys.readouterr().err == ""

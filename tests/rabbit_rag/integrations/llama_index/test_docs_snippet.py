@@ -53,4 +53,4 @@ def test_snippet_runs_as_printed(tmp_path: Path, page: str) -> None:
         )
         assert done.returncode == 0, f"{run} run failed:\n{done.stderr}"
         assert done.stdout == expected, f"{run} run printed:\n{done.stdout}"
-    assert (tmp_path / "indexes" / "samples" / "manifest.json").is_file()
+    assert (tmp_path / "indexes" / "sample" / "manifest.json").is_file()

@@ -31,4 +31,4 @@ def test_missing_llama_index_says_how_to_install() -> None:
         "import rabbit_rag.integrations.llama_index\n"
     )
     assert done.returncode != 0
-    assert "ImportError" in done.stderr and "pip install 'rabbit-rag[llama-index]'" in done.stderr
+    assert "ImportError" in done.stderr and "pip install -e '.[llama-index]'" in done.stderr  # not on PyPI

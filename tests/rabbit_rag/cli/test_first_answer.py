@@ -1,0 +1,48 @@
+"""The first answer's path: `search` and `ask --llm extractive` on a BM25-only index import no model
+libraries (their time is measured by benchmarks/first_answer.py, not here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MODEL_LIBRARIES = ("torch", "transformers", "sentence_transformers", "faiss")
+#: bm25s builds the BM25 matrix at ingest; scoring a query needs numpy only (rabbit_rag/index/bm25.py)
+BUILD_ONLY = ("bm25s", "numba", "scipy")
+
+
+def _imported(argv: list[str], stdin: str = "") -> tuple[list[str], str]:
+    code = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr))\n"
+        f"sys.argv = ['rabbit-rag', *{argv!r}]\n"
+        "from rabbit_rag.cli.main import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+
+
+@pytest.mark.parametrize("command", ["search", "ask", "chat"])
+def test_no_model_library_is_imported(sample_index_ro: Path, command: str) -> None:
+    argv = [command, "국회의원 임기는?", "--index", str(sample_index_ro)]
+    if command != "search":
+        argv += ["--llm", "extractive"]
+    stdin = ""
+    if command == "chat":  # the question comes from stdin
+        argv.remove("국회의원 임기는?")
+        stdin = "국회의원 임기는?\n"
+    modules, stdout = _imported(argv, stdin)
+    assert "국회의원의 임기는 4년" in stdout  # it did answer
+    assert not set(modules) & {*MODEL_LIBRARIES, *BUILD_ONLY}, sorted(set(modules) & {*MODEL_LIBRARIES, *BUILD_ONLY})
+
+
+def test_help_imports_nothing_heavy() -> None:
+    modules, stdout = _imported(["--help"])
+    assert "search" in stdout
+    assert not set(modules) & {*MODEL_LIBRARIES, *BUILD_ONLY, "kiwipiepy", "numpy", "pydantic"}
