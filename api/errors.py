@@ -103,7 +103,7 @@ _DESCRIPTIONS = {
     404: "No such collection, document or job",
     409: "Conflicts with the current state",
     410: "No longer kept (an old revision)",
-    413: "Request body over the upload limit",
+    413: "Request body over the limit (uploads: RABBIT_RAG_API_MAX_UPLOAD_MB; JSON requests: 1 MB)",
     415: "File type not supported (judged by content)",
     422: "Invalid input",
     502: "The language-model server failed",

@@ -68,7 +68,7 @@ async def sse_answer(name: str, events: Any, state: State, revision: int) -> Any
     summary="Answer a question from the collection, citing the exact sentences (JSON, or SSE with stream=true)",
     responses={
         200: {"content": {"text/event-stream": {"schema": SSE_EVENT, "example": _SSE_EXAMPLE}}},
-        **error_responses(401, 403, 404, 422, 502, 503, 504),
+        **error_responses(401, 403, 404, 413, 422, 502, 503, 504),
     },
 )
 async def ask(name: Readable, body: schemas.AskRequest, state: State) -> Any:

@@ -106,7 +106,7 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
     summary="OpenAI-compatible chat completion over a collection (model = collection name)",
     responses={
         200: {"content": {"text/event-stream": {"schema": OPENAI_SSE_EVENT}}},
-        **error_responses(401, 403, 404, 422, 502, 503, 504),
+        **error_responses(401, 403, 404, 413, 422, 502, 503, 504),
     },
 )
 async def chat_completions(body: schemas.ChatCompletionRequest, state: State, who: Caller) -> Any:

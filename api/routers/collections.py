@@ -28,7 +28,7 @@ def _info(state: State, name: str) -> schemas.Collection:
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.Collection,
     summary="Create an empty collection",
-    responses=error_responses(401, 403, 409, 422, 503),
+    responses=error_responses(401, 403, 409, 413, 422, 503),
 )
 def create_collection(body: schemas.CollectionCreate, state: State, who: Caller) -> schemas.Collection:
     """A collection is an index folder under the index root. `embed_model` is `default` (the server's

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
     "/search",
     response_model=schemas.SearchResponse,
     summary="Search a collection",
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 413, 422, 503),
 )
 def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas.SearchResponse:
     """Results carry `doc_id`, `start` and `end`: `GET .../documents/{doc_id}` returns the text they
