@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,6 +41,16 @@ from rabbit_rag.notices import notice
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 
 
+class EngineMirror(Protocol):
+    """A search engine the writer publishes to after the local generation (``rabbit_rag.backends``):
+    ``check`` at the start (refuse early), ``sync`` at close (bring the engine to the docstore's revision;
+    ``previous`` is the local generation published before this one)."""
+
+    def check(self, index_dir: Path, manifest: dict[str, Any]) -> None: ...
+
+    def sync(self, index_dir: Path, store: DocStore, manifest: dict[str, Any], previous: int | None) -> Any: ...
+
+
 class IndexWriter:
     """The write side of an index folder (created when new or empty).
 
@@ -62,8 +72,10 @@ class IndexWriter:
         chunk_overlap_sentences: int | None = None,
         default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+        mirror: EngineMirror | None = None,
     ) -> None:
         self.path = Path(path)
+        self.mirror = mirror
         self._prepare_folder()
         self._lock = WriterLock(self.path)
         self._lock.acquire(blocking=True)
@@ -82,6 +94,8 @@ class IndexWriter:
                     chunk_tokens if chunk_tokens is not None else default_chunk_tokens,
                     chunk_overlap_sentences if chunk_overlap_sentences is not None else default_overlap_sentences,
                 )
+            if mirror is not None:
+                mirror.check(self.path, self.manifest)
             self.vocab = self._store.load_vocab()
             self._pending_terms: list[tuple[str, int]] = []
             self.rev = self._store.begin()
@@ -266,8 +280,11 @@ class IndexWriter:
                 self._store.commit(self.rev)
             else:
                 self._store.rollback()
-            if self.changed or published_revision(self.manifest) != self._store.revision():
+            previous = published_revision(self.manifest)
+            if self.changed or previous != self._store.revision():
                 publish(self.path, self._store, self.manifest)
+            if self.mirror is not None:  # also catches an engine left behind by an earlier crash
+                self.mirror.sync(self.path, self._store, self.manifest, previous)
             return self.manifest["counts"]
         finally:
             self._store.close()
