@@ -30,6 +30,8 @@ several processes share one engine through ``milvus-lite server --data-dir DIR -
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -94,6 +96,15 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _quiet_embedded_server() -> None:
+    """Milvus Lite serves gRPC from a thread of this process: keep its server-side chatter (methods
+    it does not implement, which pymilvus then does without, and keep-alive notices) off our stderr,
+    where the CLI's own messages go. Real errors still reach us as exceptions from the client."""
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # read once, when grpc's C core starts
+    for name in ("grpc._server", "pymilvus.client.iterator.query_iterator", "pymilvus.decorators"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def client_for(backend: BackendURI, token: str | None = None) -> Any:
     """The process's client for ``backend`` (one per target: Milvus Lite serves a folder to one process)."""
     key = (backend.target, token)
@@ -101,6 +112,8 @@ def client_for(backend: BackendURI, token: str | None = None) -> Any:
         client = _clients.get(key)
         if client is not None:
             return client
+        if backend.local:
+            _quiet_embedded_server()
         try:
             from pymilvus import MilvusClient
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -299,13 +312,17 @@ class MilvusCollections:
             )  # fmt: skip
         return out
 
-    def query(self, collection: str, expr: str, fields: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, collection: str, expr: str, fields: Sequence[str], limit: int | None = None
+    ) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"filter": expr, "output_fields": list(fields)}
         if limit is not None:
             kwargs["limit"] = limit
         return list(self._call(f"querying {collection}", self.client.query, collection, **kwargs))
 
-    def scan(self, collection: str, fields: Sequence[str], expr: str = "", batch: int = 2000) -> Iterator[dict[str, Any]]:
+    def scan(
+        self, collection: str, fields: Sequence[str], expr: str = "", batch: int = 2000
+    ) -> Iterator[dict[str, Any]]:
         """Every row matching ``expr`` (all rows by default), in batches."""
         it = self._call(
             f"reading {collection}", self.client.query_iterator, collection, batch_size=batch, filter=expr,

@@ -178,7 +178,9 @@ class EnginePublisher:
         avgdl = total_dl / n_docs if n_docs else 1.0
         written = coll.upsert(coll.chunks, (self._chunk_row(r, avgdl, params, dim) for r in live_chunk_rows(store)))
         if resync:
-            stale = [int(r["chunk_id"]) for r in coll.scan(coll.chunks, ["chunk_id"]) if int(r["chunk_id"]) not in live_ids]
+            stale = [
+                int(r["chunk_id"]) for r in coll.scan(coll.chunks, ["chunk_id"]) if int(r["chunk_id"]) not in live_ids
+            ]
             coll.delete(coll.chunks, stale)
         docs = self._write_documents(coll, live_document_rows(store))
         if resync:
@@ -275,7 +277,10 @@ class EnginePublisher:
             before = coll.get(coll.docs, [d.doc_id], ["n_parts"])
             coll.upsert(
                 coll.texts,
-                ({"part_id": f"{d.doc_id}:{i:06d}", "doc_id": d.doc_id, "part": i, "text": p} for i, p in enumerate(parts)),
+                (
+                    {"part_id": f"{d.doc_id}:{i:06d}", "doc_id": d.doc_id, "part": i, "text": p}
+                    for i, p in enumerate(parts)
+                ),
             )
             if before and int(before[0]["n_parts"]) > len(parts):
                 coll.delete(coll.texts, [f"{d.doc_id}:{i:06d}" for i in range(len(parts), int(before[0]["n_parts"]))])

@@ -130,7 +130,9 @@ class EngineIndex:
 
     @property
     def has_vectors(self) -> bool:
-        return bool(self.embed_model and self.manifest["embedding"].get("dim") and self.manifest["counts"].get("vectors"))
+        return bool(
+            self.embed_model and self.manifest["embedding"].get("dim") and self.manifest["counts"].get("vectors")
+        )
 
     def embedder(self) -> Embedder | None:
         model = self.embed_model
@@ -164,7 +166,8 @@ class EngineIndex:
 
     # -- search -----------------------------------------------------------------------------------
     def _known(self, terms: list[str]) -> set[str]:
-        return {r["term"] for r in self._coll.get(self._coll.terms, terms, ["term", "df"]) if int(r["df"]) > 0}
+        # the vocabulary, as the local index's: a term stays known after its last chunk is gone
+        return {r["term"] for r in self._coll.get(self._coll.terms, terms, ["term"])}
 
     def bm25_top_k(self, query: str, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``query`` by our Kiwi BM25, computed by the engine (positive scores
@@ -176,7 +179,10 @@ class EngineIndex:
         terms = bm25_query_terms(query, self._known)
         if not terms:
             return []
-        rows = {r["term"]: (int(r["tid"]), int(r["df"])) for r in self._coll.get(self._coll.terms, list(set(terms)), ["term", "tid", "df"])}
+        rows = {
+            r["term"]: (int(r["tid"]), int(r["df"]))
+            for r in self._coll.get(self._coll.terms, list(set(terms)), ["term", "tid", "df"])
+        }
         ids = [rows[t][0] for t in terms if t in rows]
         weights = query_weights(ids, {tid: df for tid, df in rows.values()}, n_docs)
         if not weights:
@@ -269,7 +275,9 @@ class EngineIndex:
 
     def chunks(self, chunk_ids: Sequence[int]) -> list[Chunk]:
         """Chunks by id, in the order asked (unknown ids are left out)."""
-        rows = {int(r["chunk_id"]): r for r in self._coll.get(self._coll.chunks, [int(i) for i in chunk_ids], CHUNK_FIELDS)}
+        rows = {
+            int(r["chunk_id"]): r for r in self._coll.get(self._coll.chunks, [int(i) for i in chunk_ids], CHUNK_FIELDS)
+        }
         return [self._chunk(rows[int(i)]) for i in chunk_ids if int(i) in rows]
 
     def stored_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
@@ -280,7 +288,9 @@ class EngineIndex:
 
     def documents(self, limit: int | None = None, offset: int = 0) -> list[StoredDocument]:
         """Live documents, ordered by source (the engine has no ORDER BY: sorted here)."""
-        docs = sorted((_doc(r) for r in self._coll.scan(self._coll.docs, DOC_FIELDS)), key=lambda d: (d.source, d.doc_id))
+        docs = sorted(
+            (_doc(r) for r in self._coll.scan(self._coll.docs, DOC_FIELDS)), key=lambda d: (d.source, d.doc_id)
+        )
         return docs[offset : None if limit is None else offset + limit]
 
     def document(self, doc_id: str) -> StoredDocument | None:

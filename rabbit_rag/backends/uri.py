@@ -87,5 +87,7 @@ def parse_backend(uri: str | None) -> BackendURI | None:
     p = Path(path).expanduser()
     if p.suffix != ".db":
         # pymilvus takes a URI ending in .db as Milvus Lite and anything else as a server address
-        raise InvalidInputError(f"backend {raw!r}: a Milvus Lite path must end in .db (e.g. milvus:///srv/rag/engine.db)")
+        raise InvalidInputError(
+            f"backend {raw!r}: a Milvus Lite path must end in .db (e.g. milvus:///srv/rag/engine.db)"
+        )
     return BackendURI("milvus", str(p.resolve()), raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, print_json, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, print_json, settings
 from rabbit_rag.components import open_index_from_settings, retriever_from_settings
 from rabbit_rag.index import SearchFilter
 from rabbit_rag.limits import MAX_SEARCH_K
@@ -37,6 +37,7 @@ def search(
     source: list[str] | None = typer.Option(None, "--source", help="Only these sources (exact or glob, repeatable)."),
     doc_id: list[str] | None = typer.Option(None, "--doc-id", help="Only these document ids (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {query, results: [...]}."),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
 ) -> None:
     """Search an index; each hit names its source, page and exact characters.
 
@@ -49,7 +50,7 @@ def search(
 
       rabbit-rag search "육아휴직" --index indexes/sample --mode bm25 --source "kobill/*" --json
     """
-    s = settings()
+    s = settings(backend)
     with cli_errors(as_json):
         idx = open_index_from_settings(s, index)
         check_query(query, k or s.top_k, s.max_question_chars)

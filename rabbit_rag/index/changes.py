@@ -88,7 +88,9 @@ def live_chunk_rows(store: DocStore, after_rev: int | None = None, batch: int = 
         last = rows[-1][0]
 
 
-def live_term_rows(store: DocStore, after_rev: int | None = None, batch: int = 20000) -> Iterator[tuple[int, np.ndarray]]:
+def live_term_rows(
+    store: DocStore, after_rev: int | None = None, batch: int = 20000
+) -> Iterator[tuple[int, np.ndarray]]:
     """``(chunk_id, term ids)`` of every live chunk (only those added after ``after_rev`` when given)."""
     last = -1
     extra = "" if after_rev is None else " AND added_rev > ?"
