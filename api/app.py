@@ -26,7 +26,7 @@ from rabbit_rag import __version__
 from rabbit_rag.api.errors import install_error_handlers
 from rabbit_rag.api.metrics import Metrics
 from rabbit_rag.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, search
+from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, pages, search, web
 from rabbit_rag.api.state import AppState
 from rabbit_rag.settings import Settings
 
@@ -58,6 +58,7 @@ TAGS = [
     {"name": "ask", "description": "Answers that cite the exact sentences they rest on (JSON or Server-Sent Events)."},
     {"name": "openai", "description": "OpenAI-compatible chat completions: `model` is the collection."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+    {"name": "web", "description": "The web app at `/` and what it asks about its key."},
 ]
 
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last = outermost: counts the 413s too
 
-    for module in (health, collections, documents, jobs, search, ask, chat):
+    for module in (health, collections, documents, pages, jobs, search, ask, chat, web):
         app.include_router(module.router)
+    web.mount_assets(app)  # the web app at / and /web/* (public assets; every data call needs the key)
     return app

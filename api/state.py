@@ -116,6 +116,10 @@ class AppState:
 
     def close(self) -> None:
         self.jobs.close()
+        for extra in self.extras.values():  # services routes created on first use (the page renderer)
+            close = getattr(extra, "close", None)
+            if callable(close):
+                close()
 
 
 def get_state(request: Request) -> AppState:

@@ -95,12 +95,13 @@ def build_tokenizer() -> Any:
     return fast
 
 
-def build_model(layers: int, dtype: Any, device: str) -> Any:
-    """Random weights at the Llama-3.2-3B shape, allocated directly (no slow per-layer init)."""
+def build_model(layers: int, dtype: Any, device: str, **shape: Any) -> Any:
+    """Random weights at the Llama-3.2-3B shape (``shape`` overrides config fields, e.g. for a tiny dry
+    run), allocated directly (no slow per-layer init)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(**{**LLAMA_32_3B, "num_hidden_layers": layers})
+    config = LlamaConfig(**{**LLAMA_32_3B, "num_hidden_layers": layers, **shape})
     with torch.device("meta"):
         model = LlamaForCausalLM(config)
     model = model.to(dtype=dtype).to_empty(device=device)
@@ -256,6 +257,13 @@ def main() -> None:
         help="also time plain model.generate (main thread, no streamer, no stopping criterion) beside the "
         "backend, so the backend's own overhead shows",
     )
+    ap.add_argument(
+        "--decoder",
+        default="auto",
+        choices=["auto", "static", "generate"],
+        help="the backend's decoder: auto (what `rabbit-rag ask` does: static on CUDA, generate elsewhere), "
+        "static (the static decoder) or generate (transformers' generate; --cache applies to it only)",
+    )
     ap.add_argument("--json", action="store_true", help="also print one JSON line per setting")
     args = ap.parse_args()
 
@@ -292,9 +300,13 @@ def main() -> None:
         t0 = time.perf_counter()
         model = build_model(args.layers, dtype, device)
         build_s = time.perf_counter() - t0
-        chat = TransformersChatModel.from_objects(model, tok, name=f"random-llama-3.2-3b-{args.layers}L")
+        t_dec = time.perf_counter()
+        chat = TransformersChatModel.from_objects(
+            model, tok, name=f"random-llama-3.2-3b-{args.layers}L", decoder=args.decoder
+        )
+        decoder_s = time.perf_counter() - t_dec  # the static decoder's set-up (graph capture) happens here
         chat.stop_token_ids = []  # random weights must not stop early on an end token: time every token
-        if cache == "static":
+        if cache == "static" and chat.decoder == "generate":
             model.generation_config.cache_implementation = "static"
             if device.startswith("cuda"):  # CUDA-graph trees keep state per thread; the backend generates in one
                 import torch._inductor.config as inductor_config
@@ -323,6 +335,8 @@ def main() -> None:
                 f"{name:<9} {cache:<7} {weight_bytes / 1e9:>10.2f} {r['ttft_s']:>8.2f} {n_prompt / r['ttft_s']:>13.1f} "
                 f"{r['decode_tok_s']:>12.2f} {bw / 1e9:>14.1f} {bound:>11.2f} {r['decode_tok_s'] / bound:>8.0%}"
             )
+            if chat.decoder == "static":
+                print(f"  static decoder: set-up {decoder_s:.1f} s ({chat.static_decoder.info})")
             if args.reference:
                 ref = r["reference"]
                 print(
@@ -334,9 +348,11 @@ def main() -> None:
                     f"  note: decoding read {r['decode_tok_s'] * weight_bytes / 1e9:.1f} GB/s, above the probe: it underestimated"
                 )
             if args.json:
-                print(json.dumps({"dtype": name, "cache": cache, "warmup_s": round(warm_s, 1), "device": where, "layers": args.layers, "prompt_tokens": n_prompt,
+                print(json.dumps({"dtype": name, "cache": cache, "decoder": chat.decoder, "warmup_s": round(warm_s, 1), "device": where, "layers": args.layers, "prompt_tokens": n_prompt,
                                   "weights_gb": round(weight_bytes / 1e9, 3), "build_s": round(build_s, 1),
                                   "bandwidth_gb_s": round(bw / 1e9, 1), "bound_tok_s": round(bound, 2), **r}))  # fmt: skip
+        if chat.static_decoder is not None:
+            chat.static_decoder.close()  # its thread holds the model and the KV cache
         del chat, model
         gc.collect()
         if device.startswith("cuda"):

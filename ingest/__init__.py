@@ -12,7 +12,8 @@ one writer (:class:`rabbit_rag.index.IndexWriter`); :mod:`rabbit_rag.ingest.pipe
 
 from __future__ import annotations
 
-from rabbit_rag.ingest.options import IngestOptions
-from rabbit_rag.ingest.pipeline import FileOutcome, IngestReport, ingest_documents, ingest_files, ingest_paths
+import lazy_loader
 
-__all__ = ["FileOutcome", "IngestOptions", "IngestReport", "ingest_documents", "ingest_files", "ingest_paths"]
+# Declared once in __init__.pyi and imported on first use: the parse worker's child process imports
+# rabbit_rag.ingest.readers and must start without numpy, the index and the embedding code.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

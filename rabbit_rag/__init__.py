@@ -17,48 +17,11 @@ Documents go in with :func:`rabbit_rag.ingest.ingest_paths`; the HTTP service is
 
 from __future__ import annotations
 
+import lazy_loader
+
 __version__ = "0.1.0"
 
-from rabbit_rag.citations import Citation, cite
-from rabbit_rag.engine import Answer, ChatSession, Engine
-from rabbit_rag.errors import RabbitRagError
-from rabbit_rag.generators import (
-    ExtractiveGenerator,
-    LLMGenerator,
-    OpenAIChatModel,
-    TransformersChatModel,
-    load_chat_model,
-    make_generator,
-)
-from rabbit_rag.index import Index, IndexWriter, SearchFilter, open_index
-from rabbit_rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
-from rabbit_rag.settings import Settings
-from rabbit_rag.types import Block, Chunk, Document, ScoredChunk
-
-__all__ = [
-    "Answer",
-    "BM25Retriever",
-    "Block",
-    "ChatSession",
-    "Chunk",
-    "Citation",
-    "DenseRetriever",
-    "Document",
-    "Engine",
-    "ExtractiveGenerator",
-    "HybridRetriever",
-    "Index",
-    "IndexWriter",
-    "LLMGenerator",
-    "OpenAIChatModel",
-    "RabbitRagError",
-    "ScoredChunk",
-    "SearchFilter",
-    "Settings",
-    "TransformersChatModel",
-    "__version__",
-    "cite",
-    "load_chat_model",
-    "make_generator",
-    "open_index",
-]
+# Every public name is declared once, in __init__.pyi (read by type checkers too), and imported on first
+# use: importing one submodule — the parse worker's child process imports rabbit_rag.ingest.readers, the
+# CLI one command — must not pay for numpy, pydantic and the whole engine (0.7 s of CPU measured).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

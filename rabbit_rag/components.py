@@ -80,7 +80,8 @@ def generator_from_settings(
         openai_api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else None,
         openai_timeout=s.openai_timeout, openai_connect_timeout=s.openai_connect_timeout,
         openai_max_context=s.openai_max_context, extractive_max_missing=s.extractive_max_missing,
-        embedder=embedder, notify=notify,
+        embedder=embedder, notify=notify, decoder=s.llm_decoder, max_batch=s.llm_max_batch,
+        cuda_graphs=s.llm_cuda_graphs, compile_step=s.llm_compile,
     )  # fmt: skip
 
 

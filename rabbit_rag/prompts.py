@@ -20,11 +20,14 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rabbit_rag.conversation import Turn
 from rabbit_rag.errors import InvalidInputError
-from rabbit_rag.generators.base import ChatMessage
 from rabbit_rag.types import Chunk, ScoredChunk
+
+if TYPE_CHECKING:  # not at run time: rabbit_rag.generators imports this module (extractive's NOT_FOUND)
+    from rabbit_rag.generators.base import ChatMessage
 
 #: What the model must answer, word for word, when the sources do not hold the answer.
 NOT_FOUND = "제공된 문서에서 답을 찾을 수 없습니다."

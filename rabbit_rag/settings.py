@@ -19,6 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_MODEL
 from rabbit_rag.generators.base import (
+    DEFAULT_LLM_COMPILE,
+    DEFAULT_LLM_CUDA_GRAPHS,
+    DEFAULT_LLM_DECODER,
+    DEFAULT_LLM_MAX_BATCH,
     DEFAULT_LLM_MODEL,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_OPENAI_BASE_URL,
@@ -39,7 +43,7 @@ from rabbit_rag.limits import (
     MAX_SEARCH_K,
 )
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
-from rabbit_rag.types import GeneratorKind, SearchMode
+from rabbit_rag.types import GeneratorKind, LLMDecoder, SearchMode
 
 
 class Settings(BaseSettings):
@@ -132,6 +136,24 @@ class Settings(BaseSettings):
     )
     llm_max_context: int | None = Field(
         None, ge=256, description="Cap on prompt + answer tokens (default: the model's own maximum length)."
+    )
+    llm_decoder: LLMDecoder = Field(
+        DEFAULT_LLM_DECODER,
+        description="transformers models: auto = static on CUDA, generate elsewhere. static: a slot KV cache, "
+        "concurrent answers decoded together, decode steps replayed as CUDA graphs (see docs/ask.md, GPU notes). "
+        "generate: transformers' generate, one answer at a time per model.",
+    )
+    llm_max_batch: int = Field(
+        DEFAULT_LLM_MAX_BATCH, ge=1, le=256,
+        description="Static decoder: answers decoded together (KV cache slots; more requests wait).",
+    )  # fmt: skip
+    llm_cuda_graphs: bool = Field(
+        DEFAULT_LLM_CUDA_GRAPHS, description="Static decoder on CUDA: capture decode steps as CUDA graphs at load."
+    )
+    llm_compile: bool = Field(
+        DEFAULT_LLM_COMPILE,
+        description="Static decoder: torch.compile the decode step (fused kernels) before capture; compiling "
+        "adds time at load.",
     )
     max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, le=32768, description="Answer budget in model tokens.")
     temperature: float = Field(DEFAULT_TEMPERATURE, ge=0.0, le=2.0, description="0 = greedy decoding (deterministic).")

@@ -23,6 +23,10 @@ FUSIONS: tuple[str, ...] = get_args(Fusion)
 #: (``extractive``), or ``auto`` (the local model when it loads here, else extractive).
 GeneratorKind = Literal["auto", "transformers", "openai", "extractive"]
 GENERATOR_KINDS: tuple[str, ...] = get_args(GeneratorKind)
+#: How a local transformers model decodes: the static decoder (batched, CUDA graphs), transformers'
+#: ``generate``, or ``auto`` (static on CUDA, generate elsewhere).
+LLMDecoder = Literal["auto", "static", "generate"]
+LLM_DECODERS: tuple[str, ...] = get_args(LLMDecoder)
 
 #: What a block of a document is. Readers say what they know; text without markup is ``paragraph``.
 BlockKind = Literal["heading", "paragraph", "list_item", "table_row", "question", "answer", "caption"]

@@ -12,8 +12,8 @@ from starlette.datastructures import UploadFile
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Readable, State, Writable
 from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.originals import ingest_keeping_originals, remove_document_and_originals
 from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, clean_label
-from rabbit_rag.api.writes import remove_document, run_ingest
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.ingest.readers import detect, needs_whole_file
 
@@ -107,7 +107,10 @@ async def upload_documents(name: Writable, request: Request, state: State) -> An
         await form.close()
     settings = state.settings
     job = state.submit(
-        name, "ingest", lambda job: run_ingest(job, state.collections, name, staged, settings), files_total=len(staged)
+        name,
+        "ingest",
+        lambda job: ingest_keeping_originals(job, state.collections, name, staged, settings),  # PDFs: page images
+        files_total=len(staged),
     )
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
@@ -158,7 +161,7 @@ def get_document(
 )
 def delete_document(name: Writable, doc_id: DocId, state: State) -> schemas.Deleted:
     state.collections.get(name)  # 404 for a missing collection
-    removed = state.jobs.call(name, lambda: remove_document(state.collections, name, doc_id)).result()
+    removed = state.jobs.call(name, lambda: remove_document_and_originals(state.collections, name, doc_id)).result()
     if not removed:
         raise NotFoundError(f"no document {doc_id!r} in collection {name!r}")
     return schemas.Deleted(deleted=doc_id, collection=name)

@@ -34,6 +34,13 @@ DEFAULT_OPENAI_BASE_URL = "http://localhost:8000/v1"
 DEFAULT_OPENAI_TIMEOUT = 60.0
 DEFAULT_OPENAI_CONNECT_TIMEOUT = 5.0
 DEFAULT_OPENAI_MAX_CONTEXT = 8192
+#: Local transformers models: the decoder (``auto`` = the static decoder on CUDA, ``generate`` elsewhere;
+#: see :mod:`rabbit_rag.generators.transformers_chat`), how many answers the static decoder decodes together,
+#: whether it replays CUDA graphs, and whether it compiles its step first (off until measured on a GPU).
+DEFAULT_LLM_DECODER = "auto"
+DEFAULT_LLM_MAX_BATCH = 16
+DEFAULT_LLM_CUDA_GRAPHS = True
+DEFAULT_LLM_COMPILE = False
 
 
 class ChatMessage(TypedDict):

@@ -18,6 +18,10 @@ from collections.abc import Callable
 from rabbit_rag.embeddings import Embedder
 from rabbit_rag.errors import InvalidInputError, ModelUnavailableError
 from rabbit_rag.generators.base import (
+    DEFAULT_LLM_COMPILE,
+    DEFAULT_LLM_CUDA_GRAPHS,
+    DEFAULT_LLM_DECODER,
+    DEFAULT_LLM_MAX_BATCH,
     DEFAULT_LLM_MODEL,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_OPENAI_BASE_URL,
@@ -55,13 +59,19 @@ def make_generator(
     extractive_max_missing: float | None = None,
     embedder: Embedder | None = None,
     notify: Callable[[str], None] = notice,
+    decoder: str = DEFAULT_LLM_DECODER,
+    max_batch: int = DEFAULT_LLM_MAX_BATCH,
+    cuda_graphs: bool = DEFAULT_LLM_CUDA_GRAPHS,
+    compile_step: bool = DEFAULT_LLM_COMPILE,
 ) -> Generator:
     """The generator called ``kind`` (one of :data:`GENERATOR_KINDS`).
 
     ``model`` is the transformers model id or folder; ``openai_model`` defaults to ``model``;
     ``embedder`` adds a semantic score to the extractive answerer; ``extractive_max_missing`` makes it
     decline questions whose words the sources mostly never mention (see
-    :class:`~rabbit_rag.generators.extractive.ExtractiveGenerator`).
+    :class:`~rabbit_rag.generators.extractive.ExtractiveGenerator`); ``decoder``, ``max_batch``,
+    ``cuda_graphs`` and ``compile_step`` choose how a transformers model decodes (see
+    :class:`~rabbit_rag.generators.transformers_chat.TransformersChatModel`).
     """
     kind = (kind or "auto").strip().lower()
     if kind not in GENERATOR_KINDS:
@@ -80,7 +90,8 @@ def make_generator(
     try:
         chat_model = load_chat_model(
             model, device=device, dtype=dtype, max_context=max_context, max_new_tokens=max_new_tokens,
-            temperature=temperature, top_p=top_p,
+            temperature=temperature, top_p=top_p, decoder=decoder, max_batch=max_batch, cuda_graphs=cuda_graphs,
+            compile_step=compile_step, notify=notify,
         )  # fmt: skip
     except ModelUnavailableError as e:
         if kind == "transformers":

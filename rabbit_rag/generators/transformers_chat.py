@@ -13,9 +13,13 @@
   thread at 82% of the main thread's speed (H100; ``benchmarks/generation_threads.py``).
 - Generation stops at the template's end-of-turn token(s) (``<|eot_id|>`` for Llama 3), found from
   the template itself as well as ``generation_config.eos_token_id``; greedy unless a temperature is set.
-- One generation at a time per model (a lock: the weights and the KV cache memory are shared),
-  and a stopping criterion watches a cancel flag, so closing the stream (a client that went away)
-  ends generation after the current token.
+- Two decoders. ``generate`` (the default off CUDA): ``model.generate`` one answer at a time per
+  model (a lock: the weights and the KV cache memory are shared), a stopping criterion watching a
+  cancel flag. ``static`` (the default on CUDA): :class:`~rabbit_rag.generators.static_decode.StaticDecoder`,
+  a slot KV cache with continuous batching of concurrent answers and decode steps captured as CUDA
+  graphs on its own worker thread (``generate`` at batch 1 is bound by kernel launches on a GPU).
+  Either way closing the stream (a client that went away) ends generation after the current token,
+  and generation stops at the end-of-turn tokens.
 
 예::
 
@@ -29,16 +33,40 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rabbit_rag.embeddings import pick_device, resolve_model
 from rabbit_rag.errors import GeneratorError, InvalidInputError, ModelUnavailableError
-from rabbit_rag.generators.base import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, ChatMessage
+from rabbit_rag.generators.base import (
+    DEFAULT_LLM_COMPILE,
+    DEFAULT_LLM_CUDA_GRAPHS,
+    DEFAULT_LLM_DECODER,
+    DEFAULT_LLM_MAX_BATCH,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    ChatMessage,
+)
+from rabbit_rag.types import LLM_DECODERS
+
+if TYPE_CHECKING:
+    from rabbit_rag.generators.static_decode import StaticDecoder
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+#: ``auto`` = ``static`` on CUDA, ``generate`` elsewhere (see the module docstring).
+DECODERS = LLM_DECODERS
+#: Prompt + answer tokens per concurrent answer of the static decoder when no context cap is set: its
+#: KV cache is allocated up front (Llama-3.2-3B in bf16: 0.9 GB per 8,192-token slot).
+STATIC_DEFAULT_CONTEXT = 8192
+#: generation_config settings the static decoder does not apply: a model that sets them decodes with ``generate``.
+_UNSUPPORTED_BY_STATIC = {
+    "repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "bad_words_ids": None, "suppress_tokens": None,
+    "begin_suppress_tokens": None, "forced_bos_token_id": None, "forced_eos_token_id": None, "sequence_bias": None,
+    "encoder_repetition_penalty": 1.0, "min_p": None,
+}  # fmt: skip
 
 #: End-of-turn tokens of common chat templates, used when present in the vocabulary.
 KNOWN_END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "<|end_of_text|>", "</s>")
@@ -130,9 +158,18 @@ class TransformersChatModel:
         top_p: float = DEFAULT_TOP_P,
         model: Any = None,
         tokenizer: Any = None,
+        decoder: str = DEFAULT_LLM_DECODER,
+        max_batch: int = DEFAULT_LLM_MAX_BATCH,
+        cuda_graphs: bool = DEFAULT_LLM_CUDA_GRAPHS,
+        compile_step: bool = DEFAULT_LLM_COMPILE,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if dtype not in DTYPES:
             raise InvalidInputError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        if decoder not in DECODERS:
+            raise InvalidInputError(f"decoder {decoder!r} is not one of {', '.join(DECODERS)}")
+        if max_batch < 1:
+            raise InvalidInputError(f"max_batch must be at least 1, not {max_batch}")
         self.model_id = model_id
         self.device_request = device
         self.dtype_request = dtype
@@ -145,12 +182,19 @@ class TransformersChatModel:
         self.device: str | None = None
         #: Generation stops at any of these ids (set on load; a benchmark may clear it).
         self.stop_token_ids: list[int] = []
-        #: Figures of the most recent finished generation (generations are serialized).
+        #: Figures of the most recent finished generation.
         self.last_stats: GenerationStats | None = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
         self._worker: ThreadPoolExecutor | None = None  # the one generation thread, made on first use
         self._specials: list[str] = []
+        self.decoder_request, self.max_batch = decoder, max_batch
+        self.cuda_graphs, self.compile_step = cuda_graphs, compile_step
+        self._notify = notify
+        #: The static decoder when it is in use (set on load), else None: answers go through ``generate``.
+        self.static_decoder: StaticDecoder | None = None
+        #: Why ``auto`` decodes with ``generate`` on CUDA after all (None when it does not).
+        self.decoder_fallback: str | None = None
         if model is not None or tokenizer is not None:
             if model is None or tokenizer is None:
                 raise InvalidInputError("pass both model and tokenizer, or neither")
@@ -214,11 +258,50 @@ class TransformersChatModel:
         self._specials = sorted(
             {str(t) for t in tok.all_special_tokens} | set(tok.get_added_vocab()), key=len, reverse=True
         )
+        self._start_static_decoder()
+
+    @property
+    def decoder(self) -> str:
+        """The decoder answers go through: ``static`` or ``generate``."""
+        return "static" if self.static_decoder is not None else "generate"
+
+    def _start_static_decoder(self) -> None:
+        """Set up the static decoder when asked for (``static``) or on CUDA (``auto``). ``auto`` falls back
+        to ``generate`` with a notice when the model cannot use it; ``static`` raises instead."""
+        wanted = self.decoder_request
+        if wanted == "generate" or (wanted == "auto" and not str(self.device).startswith("cuda")):
+            return
+        from rabbit_rag.generators.static_decode import StaticDecoder, UnsupportedModelError
+
+        try:
+            cfg = getattr(self.model, "generation_config", None)
+            for key, neutral in _UNSUPPORTED_BY_STATIC.items():
+                value = getattr(cfg, key, neutral)
+                if value not in (neutral, None, 0, 1.0, [], ()):
+                    raise UnsupportedModelError(f"its generation_config sets {key}={value!r}")
+            cap = self.context_cap or STATIC_DEFAULT_CONTEXT
+            self.static_decoder = StaticDecoder(
+                self.model, slots=self.max_batch, max_tokens=min(self._model_context(), cap),
+                cuda_graphs=self.cuda_graphs, compile_step=self.compile_step,
+            )  # fmt: skip
+        except UnsupportedModelError as e:
+            if wanted == "static":
+                raise InvalidInputError(f"decoder 'static' cannot decode {self.model_id!r}: {e}") from e
+            self.decoder_fallback = str(e)
+            if self._notify is not None:
+                self._notify(f"{self.name}: decoding with transformers' generate, one answer at a time: {e}")
 
     @property
     def max_context(self) -> int:
-        """The model's maximum length (config and tokenizer), capped by ``max_context`` if given."""
+        """The model's maximum length (config and tokenizer), capped by ``max_context`` if given and by the
+        static decoder's slot size when it decodes."""
         self.load()
+        limit = self._model_context()
+        if self.static_decoder is not None:
+            limit = min(limit, self.static_decoder.max_tokens)
+        return limit
+
+    def _model_context(self) -> int:
         limits = [int(getattr(self.model.config, "max_position_embeddings", 0) or 0)]
         tok_max = int(getattr(self.tokenizer, "model_max_length", 0) or 0)
         if 0 < tok_max < _UNKNOWN_MAX_LENGTH:
@@ -294,6 +377,47 @@ class TransformersChatModel:
         return cfg
 
     def _stream(self, ids: list[int], max_new_tokens: int, temperature: float) -> Iterator[str]:
+        if self.static_decoder is not None:
+            return self._stream_static(ids, max_new_tokens, temperature)
+        return self._stream_generate(ids, max_new_tokens, temperature)
+
+    def _stream_static(self, ids: list[int], max_new_tokens: int, temperature: float) -> Iterator[str]:
+        """The reply through the static decoder: batched with whatever else is being answered; the text is
+        decoded here, on the reader's thread, so the decoder thread only moves token ids."""
+        from rabbit_rag.generators.static_decode import IncrementalDetokenizer
+
+        decoder = self.static_decoder
+        assert decoder is not None
+        top_k = int(getattr(self.model.generation_config, "top_k", 0) or 0) if temperature > 0 else 0
+        request = decoder.submit(
+            ids, max_new_tokens, temperature=temperature, top_p=self.top_p, top_k=top_k, stop_ids=self.stop_token_ids
+        )
+        detok = IncrementalDetokenizer(self.tokenizer)
+        finished = False
+        try:
+            for token in request:
+                piece = detok.push(token)
+                if piece:
+                    yield piece
+            tail = detok.flush()
+            if tail:
+                yield tail
+            finished = True
+        finally:
+            if not finished:  # the reader went away (closed, or an error): the decoder drops it at its next step
+                request.cancel()
+            request.wait()
+            t0 = request.submitted_at
+            self.last_stats = GenerationStats(
+                prompt_tokens=len(ids), new_tokens=request.new_tokens,
+                first_token_s=None if request.first_token_at is None else request.first_token_at - t0,
+                total_s=(request.finished_at or time.perf_counter()) - t0, cancelled=request.cancelled,
+            )  # fmt: skip
+        if request.error is not None:
+            e = request.error
+            raise GeneratorError(f"{self.name}: generation failed: {type(e).__name__}: {e}") from e
+
+    def _stream_generate(self, ids: list[int], max_new_tokens: int, temperature: float) -> Iterator[str]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -366,7 +490,7 @@ class TransformersChatModel:
             raise GeneratorError(f"{self.name}: generation failed: {type(e).__name__}: {e}") from e
 
 
-_cache: dict[tuple[str, str | None, str, int | None], TransformersChatModel] = {}
+_cache: dict[tuple[Any, ...], TransformersChatModel] = {}
 _cache_lock = threading.Lock()
 
 
@@ -379,17 +503,25 @@ def load_chat_model(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     temperature: float = DEFAULT_TEMPERATURE,
     top_p: float = DEFAULT_TOP_P,
+    decoder: str = DEFAULT_LLM_DECODER,
+    max_batch: int = DEFAULT_LLM_MAX_BATCH,
+    cuda_graphs: bool = DEFAULT_LLM_CUDA_GRAPHS,
+    compile_step: bool = DEFAULT_LLM_COMPILE,
+    notify: Callable[[str], None] | None = None,
 ) -> TransformersChatModel:
-    """The chat model ``model_id`` loaded (once per process for the same id, device, dtype and context
-    cap). Raises :class:`ModelUnavailableError` naming the model when it cannot load here.
+    """The chat model ``model_id`` loaded (once per process for the same id, device, dtype, context cap and
+    decoder settings). Raises :class:`ModelUnavailableError` naming the model when it cannot load here.
 
     예: ``model = load_chat_model("CarrotAI/Llama-3.2-Rabbit-Ko-3B-Instruct-2412", dtype="bfloat16")``
     """
-    key = (model_id, device, dtype, max_context)
+    key = (model_id, device, dtype, max_context, decoder, max_batch, cuda_graphs, compile_step)
     with _cache_lock:
         model = _cache.get(key)
         if model is None:
-            model = TransformersChatModel(model_id, device=device, dtype=dtype, max_context=max_context).load()
+            model = TransformersChatModel(
+                model_id, device=device, dtype=dtype, max_context=max_context, decoder=decoder, max_batch=max_batch,
+                cuda_graphs=cuda_graphs, compile_step=compile_step, notify=notify,
+            ).load()  # fmt: skip
             _cache[key] = model
     # Generation settings are per caller, the weights are shared.
     view = copy.copy(model)

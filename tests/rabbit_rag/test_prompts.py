@@ -91,3 +91,14 @@ def test_fit_counts_real_model_tokens(tiny_llama_random: Path) -> None:
     from rabbit_rag.prompts import build_messages as bm
 
     assert model.count_tokens(bm("국회의원 임기는?", draft.sources)) == draft.prompt_tokens
+
+
+def test_prompts_imports_first_in_a_fresh_interpreter() -> None:
+    # rabbit_rag.generators imports this module (the extractive answerer's NOT_FOUND): prompts must not need
+    # rabbit_rag.generators at import time, or `import rabbit_rag.prompts` alone fails (as it did for
+    # benchmarks/generation_speed.py).
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", "import rabbit_rag.prompts"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
