@@ -192,6 +192,7 @@ def _pdf_citation(client, keys) -> dict:
     return cites[0]
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_page_image_of_a_cited_pdf_passage(client, keys, api_root: Path) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -224,6 +225,7 @@ def test_page_image_of_a_cited_pdf_passage(client, keys, api_root: Path) -> None
     assert_error(client.get(url, headers=keys.h("other")), 403, "PermissionDeniedError")
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_page_image_errors_say_why(client, keys) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -245,6 +247,7 @@ def test_page_image_errors_say_why(client, keys) -> None:
     assert "only for PDFs" in msg
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_new_version_replaces_the_kept_pdf_and_delete_removes_it(client, keys, api_root: Path) -> None:
     first = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = first["files"][0]["doc_id"]
@@ -270,6 +273,7 @@ def test_new_version_replaces_the_kept_pdf_and_delete_removes_it(client, keys, a
     assert_error(client.get(f"/v1/collections/{COLLECTION}/documents/{doc_id}/pages/1", headers=keys.h("read")), 404)
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_upload_without_a_kept_original_says_so(client, keys, api_root: Path) -> None:
     job = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
     doc_id = job["files"][0]["doc_id"]
@@ -279,6 +283,7 @@ def test_upload_without_a_kept_original_says_so(client, keys, api_root: Path) ->
     assert "not kept" in assert_error(r, 404)["message"]
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_cli_ingested_pdf_is_read_from_its_path_while_unchanged(client, keys, api_root: Path, tmp_path: Path) -> None:
     from rabbit_rag.ingest import ingest_paths
 
@@ -317,6 +322,7 @@ def test_source_files_verify_cli_files_once_per_version(tmp_path: Path) -> None:
     assert len(files._verified) == 1  # same size and mtime: not hashed again
 
 
+@pytest.mark.slow  # an upload through a parse worker, ~20 s
 def test_renderer_closes_with_the_app(api_root: Path, keys) -> None:
     from fastapi.testclient import TestClient
 
