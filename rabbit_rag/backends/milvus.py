@@ -147,6 +147,8 @@ class MilvusCollections:
         self.texts = f"{self.prefix}__texts"
         self.terms = f"{self.prefix}__terms"
         self.meta = f"{self.prefix}__meta"
+        # collections keyed by strings, and their key field (see :meth:`get`)
+        self._string_keys = {self.docs: "doc_id", self.texts: "part_id", self.terms: "term", self.meta: "key"}
         self._token = token
         self._client: Any = None
 
@@ -299,15 +301,23 @@ class MilvusCollections:
             self._call(f"deleting from {collection}", self.client.delete, collection, ids=ids[i : i + 4096])
 
     def get(self, collection: str, ids: Sequence[Any], fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows by primary key. String keys go through our own ``in [...]`` expression: pymilvus'
+        ``get`` quotes them with single quotes it does not escape, so a term holding ``'`` (a query
+        such as ``'#'은 무엇``) made the whole lookup a syntax error."""
         ids = list(ids)
         if not ids:
             return []
         out: list[dict[str, Any]] = []
+        pk = self._string_keys.get(collection)
         for i in range(0, len(ids), 4096):
+            batch = ids[i : i + 4096]
+            if pk is not None:
+                expr = f"{pk} in [{', '.join(quote(str(x)) for x in batch)}]"
+                out.extend(self.query(collection, expr, list(dict.fromkeys([pk, *fields]))))
+                continue
             out.extend(
                 self._call(
-                    f"reading {collection}", self.client.get, collection, ids=ids[i : i + 4096],
-                    output_fields=list(fields),
+                    f"reading {collection}", self.client.get, collection, ids=batch, output_fields=list(fields),
                 )
             )  # fmt: skip
         return out

@@ -26,6 +26,9 @@ QUERIES = [
     "예산안 심의",
     "없는단어입니다",
     "법률",
+    # quotes and a backslash inside query terms (a KorQuAD question: '#'은 무엇인가): the term lookup
+    # must quote them, not break the filter expression
+    "'#'은 무엇인가? \"대통령\" 임기 \\ 법률",
 ]
 
 
