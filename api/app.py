@@ -25,7 +25,12 @@ from fastapi import FastAPI
 from rabbit_rag import __version__
 from rabbit_rag.api.errors import install_error_handlers
 from rabbit_rag.api.metrics import Metrics
-from rabbit_rag.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from rabbit_rag.api.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RedactSecretsMiddleware,
+    install_access_log_filter,
+)
 from rabbit_rag.api.routers import ask, chat, collections, documents, health, jobs, pages, search, web
 from rabbit_rag.api.state import AppState
 from rabbit_rag.settings import Settings
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ensure_log_handler()
+        install_access_log_filter()
         s = settings or Settings()
         state = AppState.build(s, metrics)
         app.state.rr = state
@@ -126,7 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last = outermost: counts the 413s too
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # counts the 413s too
+    app.add_middleware(RedactSecretsMiddleware)  # outermost: no later layer or log sees a key in a query
 
     for module in (health, collections, documents, pages, jobs, search, ask, chat, web):
         app.include_router(module.router)

@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ class ApiKey:
         return self.level >= _RANK[scope]
 
     def can_access(self, collection: str) -> bool:
-        return self.collections is None or collection in self.collections
+        return self.collections is None or unicodedata.normalize("NFC", collection) in self.collections
 
     @classmethod
     def from_record(cls, rec: Any, where: str) -> ApiKey:
@@ -102,7 +103,8 @@ class ApiKey:
         cols = rec.get("collections")
         if cols is not None and (not isinstance(cols, list) or not all(isinstance(c, str) for c in cols)):
             raise InvalidInputError(f"{where}: key {name!r}: 'collections' must be a list of names or null")
-        return cls(name, digest, frozenset(check_scopes(scopes)), None if cols is None else frozenset(cols))
+        names = None if cols is None else frozenset(unicodedata.normalize("NFC", c) for c in cols)
+        return cls(name, digest, frozenset(check_scopes(scopes)), names)
 
 
 @dataclass(frozen=True, slots=True)

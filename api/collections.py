@@ -10,6 +10,11 @@ the same generation), a search that starts later sees the new one — never a mi
 published by another process (``rabbit-rag ingest`` into the same folder) is noticed by the
 manifest's change time and swapped in the same way.
 
+A replaced snapshot's generation stays *pinned* for :data:`SNAPSHOT_GRACE_S` seconds (a shared lock
+on its files, nothing loaded), so a client that searched revision *R* can still read the documents as
+of *R* (``GET …/documents/{id}?revision=R``) while newer revisions are published; the writer keeps
+the rows of a pinned revision. Only what a pin needs is kept: no search structures, no vectors.
+
 예::
 
     reg = CollectionRegistry(Path("indexes"), Settings())
@@ -18,17 +23,21 @@ manifest's change time and swapped in the same way.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
+import time
 import unicodedata
+from collections import deque
 from pathlib import Path
 from typing import Any
 
-from rabbit_rag.api.errors import ConflictError
+from rabbit_rag.api.errors import ConflictError, GoneError
 from rabbit_rag.components import open_index_from_settings
 from rabbit_rag.errors import IndexLockedError, IndexNotFoundError, InvalidInputError
 from rabbit_rag.index import Index
+from rabbit_rag.index.docstore import DOCSTORE_FILE
 from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.manifest import MANIFEST_FILE
 from rabbit_rag.ingest import IngestOptions
@@ -36,6 +45,10 @@ from rabbit_rag.settings import Settings
 
 NAME_RE = r"^[0-9A-Za-z가-힣_-]{1,64}$"
 _NAME = re.compile(NAME_RE)
+#: How long a replaced snapshot's revision stays readable (``?revision=`` on the document endpoints).
+SNAPSHOT_GRACE_S = 120.0
+#: At most this many replaced revisions are pinned per collection (the oldest go first).
+MAX_PINNED = 32
 
 
 def check_name(name: str) -> str:
@@ -62,6 +75,8 @@ class CollectionRegistry:
         self._lock = threading.RLock()
         self._open: dict[str, tuple[Index, int | None]] = {}  # name → (snapshot, manifest stamp)
         self._open_locks: dict[str, threading.Lock] = {}
+        # name → (revision, descriptor holding that generation, when it was replaced), oldest first
+        self._pinned: dict[str, deque[tuple[int, int, float]]] = {}
 
     # -- names and paths ---------------------------------------------------------------------------
     def path(self, name: str) -> Path:
@@ -71,13 +86,19 @@ class CollectionRegistry:
         return p
 
     def exists(self, name: str) -> bool:
-        return (self.path(name) / MANIFEST_FILE).is_file()
+        """A folder with a manifest, or with a docstore (whose lost manifest is rebuilt on open)."""
+        p = self.path(name)
+        return (p / MANIFEST_FILE).is_file() or (p / DOCSTORE_FILE).is_file()
 
     def names(self) -> list[str]:
-        """Collections on disk (folders with a manifest whose names are valid), sorted."""
+        """Collections on disk (folders with a manifest or a docstore whose names are valid), sorted."""
         out = []
         for child in self.root.iterdir():
-            if child.is_dir() and _NAME.fullmatch(child.name) and (child / MANIFEST_FILE).is_file():
+            if (
+                child.is_dir()
+                and _NAME.fullmatch(child.name)
+                and ((child / MANIFEST_FILE).is_file() or (child / DOCSTORE_FILE).is_file())
+            ):
                 out.append(unicodedata.normalize("NFC", child.name))
         return sorted(out)
 
@@ -89,11 +110,13 @@ class CollectionRegistry:
 
     # -- open indexes --------------------------------------------------------------------------------
     def _stamp(self, name: str) -> int | None:
-        """The manifest's change time: a writer publishing a generation rewrites the manifest."""
+        """The manifest's change time: a writer publishing a generation rewrites the manifest. A folder
+        whose manifest is gone but whose docstore is there stamps -1 (opening it rebuilds the manifest)."""
+        p = self.path(name)
         try:
-            return (self.path(name) / MANIFEST_FILE).stat().st_mtime_ns
+            return (p / MANIFEST_FILE).stat().st_mtime_ns
         except FileNotFoundError:
-            return None
+            return -1 if (p / DOCSTORE_FILE).is_file() else None
 
     def get(self, name: str) -> Index:
         """The shared open snapshot of ``name``; 404 when it does not exist. A generation published by
@@ -124,13 +147,60 @@ class CollectionRegistry:
             if index.embed_model is not None:
                 index.embedder()  # load (cached per process) before the snapshot is visible
         self._open[name] = (index, stamp)  # one assignment: searches see the old or the new snapshot
+        if entry is not None and entry[0] is not index:
+            self._pin(name, entry[0])
         return index
+
+    # -- pinned revisions ----------------------------------------------------------------------------
+    def _pin(self, name: str, old: Index) -> None:
+        """Keep the replaced snapshot's revision readable for a while (a shared lock, nothing loaded)."""
+        gen = old.generation
+        with self._lock:
+            pins = self._pinned.setdefault(name, deque())
+            if gen is not None:
+                pins.append((gen.revision, gen.pin(), time.monotonic()))
+            self._expire(pins)
+
+    @staticmethod
+    def _expire(pins: deque[tuple[int, int, float]]) -> None:
+        now = time.monotonic()
+        while pins and (len(pins) > MAX_PINNED or now - pins[0][2] > SNAPSHOT_GRACE_S):
+            os.close(pins.popleft()[1])
+
+    def _unpin_all(self, name: str) -> None:
+        with self._lock:
+            for _, fd, _ in self._pinned.pop(name, ()):
+                os.close(fd)
+
+    def revisions(self, name: str) -> list[int]:
+        """The revisions of ``name`` that can be read now: the current snapshot's and the pinned ones."""
+        index = self.get(name)
+        with self._lock:
+            pins = self._pinned.get(name, deque())
+            self._expire(pins)
+            held = [rev for rev, _, _ in pins]
+        return sorted({*held, index.revision})
+
+    def at_revision(self, name: str, revision: int | None) -> tuple[Index, int]:
+        """The snapshot to read ``name`` from and the revision to read it at: the current one for
+        None, else ``revision`` when it is still readable (410 when it is not)."""
+        index = self.get(name)
+        if revision is None or revision == index.revision:
+            return index, index.revision
+        if revision not in self.revisions(name):
+            raise GoneError(
+                f"revision {revision} of collection {name!r} is no longer kept (revisions stay readable "
+                f"{SNAPSHOT_GRACE_S:g} s after a newer one is published; the current one is {index.revision}); "
+                "search again and use the revision it returns"
+            )
+        return index, revision
 
     def reload(self, name: str) -> Index | None:
         """Open the newest generation of ``name`` as a new snapshot and swap it in (after a write)."""
         name = check_name(name)
         if not self.exists(name):
             self._open.pop(name, None)
+            self._unpin_all(name)
             return None
         with self._lock:
             lock = self._open_locks.setdefault(name, threading.Lock())
@@ -172,6 +242,7 @@ class CollectionRegistry:
                 )
             try:
                 self._open.pop(name, None)
+                self._unpin_all(name)
                 # Rename first so the name is free at once and no reader opens a half-deleted folder.
                 trash = self.root / f".deleting-{path.name}-{id(lock)}"
                 path.rename(trash)

@@ -58,6 +58,12 @@ class ConflictError(ApiError):
     http_status = 409
 
 
+class GoneError(ApiError):
+    """What was asked for existed but is no longer kept (e.g. a document text as of an old revision)."""
+
+    http_status = 410
+
+
 class PayloadTooLargeError(ApiError):
     """The request body is over the configured limit."""
 
@@ -96,6 +102,7 @@ _DESCRIPTIONS = {
     403: "The key lacks the scope or the collection",
     404: "No such collection, document or job",
     409: "Conflicts with the current state",
+    410: "No longer kept (an old revision)",
     413: "Request body over the upload limit",
     415: "File type not supported (judged by content)",
     422: "Invalid input",
@@ -122,6 +129,31 @@ def error_response(status: int, type_: str, message: str, details: list[dict[str
     return JSONResponse(error_payload(type_, message, details), status_code=status, headers=headers)
 
 
+# An absolute file-system path: a slash-led run of two or more parts. API routes (/v1/…, /docs, …) are
+# left alone; so is anything inside a URL.
+_ABS_PATH = re.compile(
+    r"(?<![\w.:/])/(?!v1/|docs|redoc|openapi|healthz|readyz|metrics)(?:[^/\s'\"<>]+/)+[^/\s'\",;)<>]*"
+)
+
+
+def scrub_paths(text: str, roots: tuple[str, ...] = ()) -> str:
+    """``text`` without absolute server paths: a path under one of ``roots`` (the index root) becomes
+    relative to it (``헌법/manifest.json``), any other absolute path its last part."""
+    for root in sorted((r.rstrip("/") for r in roots if r and r != "/"), key=len, reverse=True):
+        text = text.replace(root + "/", "").replace(root, "<index root>")
+    return _ABS_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "<path>", text)
+
+
+def server_roots(request: Request | None) -> tuple[str, ...]:
+    """The index root as configured and as resolved (what error messages may start with)."""
+    state = getattr(getattr(request, "app", None), "state", None) if request is not None else None
+    rr = getattr(state, "rr", None)
+    if rr is None:
+        return ()
+    root = rr.collections.root
+    return (str(root), str(rr.settings.index_root), str(rr.settings.index_root.absolute()))
+
+
 def _loc(loc: Any) -> str:
     return ".".join(str(p) for p in loc) if isinstance(loc, list | tuple) else str(loc)
 
@@ -131,7 +163,7 @@ async def _rabbit_error(request: Request, exc: Exception) -> JSONResponse:
     status = int(getattr(exc, "http_status", 500))
     if status >= 500:
         log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    return error_response(status, type(exc).__name__, str(exc))
+    return error_response(status, type(exc).__name__, scrub_paths(str(exc), server_roots(request)))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

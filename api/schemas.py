@@ -8,13 +8,20 @@ source filters up to 50 patterns. Responses reuse the library's JSON shapes (:mo
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from rabbit_rag.citations import Citation
 from rabbit_rag.ingest import FileOutcome
-from rabbit_rag.limits import MAX_API_TOP_K, MAX_CHAT_MESSAGE_CHARS, MAX_QUESTION_CHARS_CAP
+from rabbit_rag.limits import (
+    MAX_API_TOP_K,
+    MAX_CHAT_CHARS,
+    MAX_CHAT_MESSAGE_CHARS,
+    MAX_CHAT_MESSAGES,
+    MAX_QUESTION_CHARS_CAP,
+)
 from rabbit_rag.schemas import Answer, DocumentInfo, SearchHit
 from rabbit_rag.types import SearchMode
 
@@ -50,12 +57,25 @@ class _Strict(BaseModel):
 
 
 # -- collections -------------------------------------------------------------------------------------
-class CollectionCreate(_Strict):
-    name: str = Field(
+def _nfc(v: Any) -> Any:
+    # names are validated in NFC everywhere: macOS clients may send decomposed Hangul (NFD)
+    return unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+
+
+#: A collection name, NFC-normalized before its pattern is checked.
+CollectionNameField = Annotated[
+    str,
+    Field(
         pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$",
         description="1-64 letters, digits, Hangul syllables, `_` or `-`.",
         examples=["헌법"],
-    )
+    ),
+    BeforeValidator(_nfc),
+]
+
+
+class CollectionCreate(_Strict):
+    name: CollectionNameField
     embed_model: Literal["default", "none"] = Field(
         "default",
         description="`default`: the server's embedding model (RABBIT_RAG_EMBED_MODEL; BM25 only when it cannot "
@@ -69,14 +89,20 @@ class CollectionCreate(_Strict):
 
 class Collection(BaseModel):
     name: str = Field(examples=["헌법"])
-    documents: int
-    chunks: int
-    vectors: int
-    embedding_model: str | None = Field(description="Model of the stored vectors; null for a BM25-only collection.")
+    status: Literal["ok", "broken"] = Field(
+        "ok", description="`broken`: the collection cannot be opened (`problem` says why); the others still serve."
+    )
+    problem: str | None = Field(None, description="Why a broken collection cannot be opened.")
+    documents: int = 0
+    chunks: int = 0
+    vectors: int = 0
+    embedding_model: str | None = Field(
+        None, description="Model of the stored vectors; null for a BM25-only collection."
+    )
     embedding_note: str | None = Field(None, description="Why there are no vectors, when a model was asked for.")
-    chunk_tokens: int | None
-    revision: int = Field(description="Docstore revision of the generation being searched.")
-    updated_at: str | None
+    chunk_tokens: int | None = None
+    revision: int = Field(0, description="Docstore revision of the generation being searched.")
+    updated_at: str | None = None
     jobs_active: int = Field(0, description="Upload and delete jobs queued or running on this collection.")
 
 
@@ -92,10 +118,12 @@ class Deleted(BaseModel):
 # -- documents ---------------------------------------------------------------------------------------
 class DocumentWithText(DocumentInfo):
     text: str = Field(description="The normalized text; chunk and citation offsets point into it.")
+    revision: int = Field(description="The revision this text is of (pass a search's `revision` to read that one).")
 
 
 class DocumentList(BaseModel):
     collection: str
+    revision: int = Field(description="The revision listed.")
     total: int
     limit: int
     offset: int
@@ -127,6 +155,11 @@ class Job(BaseModel):
     errors: list[JobFileError] = Field(description="The files that failed, with the reason.")
     error: dict[str, str] | None = Field(description="Why the whole job failed ({type, message}), if it did.")
     result: dict[str, Any] | None = Field(description="The ingest report once finished.")
+    resumed: int = Field(
+        0,
+        description="How many times a server restart picked this job up again (it runs from the start; files "
+        "indexed before the restart come out `unchanged`).",
+    )
 
 
 class JobList(BaseModel):
@@ -162,6 +195,10 @@ class SearchResponse(BaseModel):
     mode: str = Field(description="The mode asked for.")
     retrieval: str = Field(description="What ran: bm25, dense or hybrid (BM25 when the collection has no vectors).")
     note: str | None = Field(None, description="Why `retrieval` differs from `mode`.")
+    revision: int = Field(
+        description="The collection revision searched: `GET …/documents/{doc_id}?revision=` returns the text the "
+        "hits' offsets point into, even after the document changed."
+    )
     results: list[SearchHit]
 
 
@@ -191,6 +228,7 @@ class AskRequest(_Strict):
 
 class AskResponse(Answer):
     collection: str
+    revision: int = Field(description="The collection revision the sources and citations come from.")
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
     notes: list[str] = Field(default_factory=list)
 
@@ -219,8 +257,10 @@ class ChatCompletionRequest(BaseModel):
     message is the question and earlier user/assistant pairs are the conversation. Sampling options
     are accepted for compatibility and ignored (the server's generator settings apply)."""
 
-    model: str = Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"], description="The collection to ask.")
-    messages: list[OpenAIMessage] = Field(min_length=1, max_length=64)
+    model: Annotated[str, Field(pattern=r"^[0-9A-Za-z가-힣_-]{1,64}$", examples=["헌법"]), BeforeValidator(_nfc)] = (
+        Field(description="The collection to ask.")
+    )
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=MAX_CHAT_MESSAGES)
     stream: StrictBool = False
     n: json_int(1, 1) | None = Field(None, description="Only 1 is supported.")
     temperature: json_float(0, 2) | None = None
@@ -228,6 +268,22 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: json_int(1) | None = None
     max_completion_tokens: json_int(1) | None = None
     user: str | None = Field(None, max_length=256)
+
+    @model_validator(mode="after")
+    def _capped(self) -> ChatCompletionRequest:
+        # every message is analyzed (Kiwi) to follow the conversation: what one request may carry is capped
+        total = 0
+        for m in self.messages:
+            if isinstance(m.content, str):
+                total += len(m.content)
+            elif m.content:
+                total += sum(len(p.text or "") for p in m.content)
+        if total > MAX_CHAT_CHARS:
+            raise ValueError(
+                f"the messages hold {total} characters; at most {MAX_CHAT_CHARS} per request (send the recent "
+                "turns only: the last few are all that is used)"
+            )
+        return self
 
     model_config = ConfigDict(
         extra="allow",
@@ -249,8 +305,8 @@ class ChatChoice(BaseModel):
 
 
 class ChatCompletion(BaseModel):
-    """An OpenAI chat completion; ``citations``, ``sources`` and ``generator`` are extra fields an OpenAI
-    client keeps (``completion.model_extra["citations"]`` in the Python client)."""
+    """An OpenAI chat completion; ``citations``, ``sources``, ``generator`` and ``revision`` are extra
+    fields an OpenAI client keeps (``completion.model_extra["citations"]`` in the Python client)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -260,6 +316,10 @@ class ChatCompletion(BaseModel):
     citations: list[Citation]
     sources: list[SearchHit]
     generator: str
+    revision: int = Field(
+        description="The collection revision the sources and citations come from (`?revision=` on the "
+        "document endpoints reads their text)."
+    )
 
 
 class ModelCard(BaseModel):

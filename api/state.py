@@ -25,9 +25,12 @@ from rabbit_rag.api.answers import AnswerEngines
 from rabbit_rag.api.auth import KeyStore, keys_file_for
 from rabbit_rag.api.collections import CollectionRegistry
 from rabbit_rag.api.engine_collections import EngineCollectionRegistry
+from rabbit_rag.api.errors import scrub_paths
 from rabbit_rag.api.jobs import Job, JobManager
+from rabbit_rag.api.journal import JobJournal
 from rabbit_rag.api.metrics import Metrics
-from rabbit_rag.api.uploads import Staging
+from rabbit_rag.api.originals import ingest_keeping_originals
+from rabbit_rag.api.uploads import StagedFile, Staging
 from rabbit_rag.backends import parse_backend
 from rabbit_rag.components import configure_process
 from rabbit_rag.settings import Settings
@@ -64,17 +67,80 @@ class AppState:
             metrics.jobs.labels(job.kind, job.status).inc()
             metrics.jobs_active.dec()
 
-        jobs = JobManager(settings.api_job_history, on_finish=finished)
-        return cls(settings, keys, collections, jobs, Staging(collections.root), metrics, AnswerEngines(settings))
+        roots = (str(collections.root), str(settings.index_root))
+        jobs = JobManager(
+            settings.api_job_history,
+            on_finish=finished,
+            journal=JobJournal(collections.root),
+            redact=lambda message: scrub_paths(message, roots),
+        )
+        state = cls(settings, keys, collections, jobs, Staging(collections.root), metrics, AnswerEngines(settings))
+        state.resume_jobs()
+        return state
 
-    def submit(self, collection: str, kind: str, run: Any, files_total: int = 0) -> Job:
-        """Queue a job on the collection's writer thread (counted in ``rabbit_rag_jobs_active``)."""
+    def submit(
+        self, collection: str, kind: str, run: Any, files_total: int = 0, payload: dict[str, Any] | None = None
+    ) -> Job:
+        """Queue a job on the collection's writer thread (counted in ``rabbit_rag_jobs_active``); it is
+        in the job journal when this returns."""
         self.metrics.jobs_active.inc()
         try:
-            return self.jobs.submit(collection, kind, run, files_total)
+            return self.jobs.submit(collection, kind, run, files_total, payload=payload)
         except BaseException:
             self.metrics.jobs_active.dec()
             raise
+
+    def submit_ingest(self, collection: str, staged: list[StagedFile]) -> Job:
+        """Queue the ingest of staged uploads (uploaded PDFs are kept for page images); the job and its
+        files are on disk when this returns."""
+        settings = self.settings
+        return self.submit(
+            collection,
+            "ingest",
+            lambda job: ingest_keeping_originals(job, self.collections, collection, staged, settings),
+            files_total=len(staged),
+            payload={"staged": [f.record() for f in staged]},
+        )
+
+    def resume_jobs(self) -> list[Job]:
+        """After a (re)start: run the journal's pending jobs again, in the order they were accepted, or
+        record why one cannot run; then remove staged files no pending job refers to."""
+
+        def resume(job: Job) -> Any:
+            if job.kind != "ingest":
+                return f"the server restarted before this {job.kind!r} job finished; run it again"
+            try:
+                exists = self.collections.exists(job.collection)
+            except Exception:
+                exists = False
+            if not exists:
+                return f"the server restarted and collection {job.collection!r} no longer exists"
+            staged = [self.staging.file(rec) for rec in job.payload.get("staged", ())]
+            missing = [f.label for f in staged if not f.path.is_file()]
+            if missing:
+                shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                return f"the server restarted and the staged upload of {shown} is gone; upload again"
+            self.metrics.jobs_active.inc()
+            settings = self.settings
+            return lambda j: ingest_keeping_originals(j, self.collections, j.collection, staged, settings)
+
+        pending = self.jobs.restore(resume)
+        keep = {
+            self.staging.file(rec).path.name
+            for job in pending
+            if job.error is None or job.error.get("type") != "JobNotResumed"
+            for rec in job.payload.get("staged", ())
+        }
+        removed = self.staging.clean(keep)
+        if pending or removed:
+            resumed = sum(j.status != "failed" for j in pending)
+            log.info(
+                "job journal: %d pending job(s) resumed, %d could not be (see /v1/jobs), %d stray staged file(s) removed",
+                resumed,
+                len(pending) - resumed,
+                removed,
+            )
+        return pending
 
     # -- readiness --------------------------------------------------------------------------------
     def start_preload(self) -> threading.Thread:

@@ -5,8 +5,9 @@
 - types are judged by :func:`rabbit_rag.ingest.readers.detect`, the same decision ingest makes: by
   magic bytes first, and content that is a known binary (an executable, an image, an archive) under a
   document's name is a 415 — an ELF renamed ``.pdf`` or ``.txt`` is refused before it is staged.
-- :class:`Staging` holds each upload at ``<index_root>/.staging/<uuid>`` until its ingest job
-  (:mod:`rabbit_rag.api.writes`) reads it back and deletes it.
+- :class:`Staging` holds each upload at ``<index_root>/.staging/<uuid>``, fsynced before the job is
+  journaled and the client hears 202, until its ingest job (:mod:`rabbit_rag.api.writes`) has
+  committed it; a restart keeps the files of pending jobs and removes only those no job refers to.
 
 예::
 
@@ -16,13 +17,14 @@
 
 from __future__ import annotations
 
-import shutil
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from rabbit_rag.index.fsio import fsync_dir
 from rabbit_rag.text.normalize import normalize_text
 
 HEAD_BYTES = 8192
@@ -47,17 +49,42 @@ class StagedFile:
     size: int
     reader: str
 
+    def record(self) -> dict[str, Any]:
+        """The job journal's record (the file's name only: the folder is the staging folder)."""
+        return {**asdict(self), "path": self.path.name}
+
 
 class Staging:
-    """The folder where uploads wait for their ingest job (cleared at start-up: jobs do not survive)."""
+    """The folder where uploads wait for their ingest job. It survives restarts: pending jobs resume
+    from it (:meth:`clean` removes what no job refers to)."""
 
     def __init__(self, index_root: Path) -> None:
         self.dir = Path(index_root) / STAGING_DIR
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def new_path(self) -> Path:
         return self.dir / uuid.uuid4().hex  # server-generated: the client's name never reaches the file system
+
+    def sync(self) -> None:
+        """Make the staged files' names durable (their bytes are fsynced as they are written)."""
+        fsync_dir(self.dir)
+
+    def file(self, rec: dict[str, Any]) -> StagedFile:
+        """A staged file back from its journal record (``path`` is a name inside this folder)."""
+        name = Path(str(rec["path"])).name
+        return StagedFile(
+            label=str(rec["label"]), path=self.dir / name, size=int(rec["size"]), reader=str(rec["reader"])
+        )
+
+    def clean(self, keep: Collection[str]) -> int:
+        """Remove staged files no pending job refers to (an upload interrupted before it was
+        accepted). Returns how many were removed."""
+        removed = 0
+        for p in self.dir.iterdir():
+            if p.name not in keep:
+                p.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def discard(self, files: Sequence[StagedFile]) -> None:
         for f in files:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.errors import scrub_paths
 from rabbit_rag.api.jobs import Job
 from rabbit_rag.api.uploads import StagedFile
 from rabbit_rag.errors import IndexNotFoundError
@@ -27,7 +28,11 @@ def run_ingest(
 ) -> dict[str, Any]:
     """The body of an upload job: ingest the staged files (one writer), swap the snapshot, report."""
 
+    roots = (str(collections.root),)
+
     def outcome(o: FileOutcome) -> None:
+        if o.reason:
+            o.reason = scrub_paths(o.reason, roots)  # a reader's message may name a server path
         job.file_outcome(o)
         job.files_done += 1
 
@@ -39,13 +44,16 @@ def run_ingest(
             collections.path(name),
             options=IngestOptions.from_settings(settings),
             on_outcome=outcome,
+            keep_files=True,  # until the job is done: a restart runs it again from these files
         )
     finally:
-        for f in files:  # ingest deletes each file it read; these are the ones it never reached
+        for f in files:  # the job is over (committed, or failed for good): its staged files go
             f.path.unlink(missing_ok=True)
     collections.reload(name)
     out = report.to_dict()
     out.pop("index", None)  # a server path; the job already names its collection
+    for entry in (*out["failed"], *out["skipped"]):
+        entry["reason"] = scrub_paths(entry["reason"], roots)
     return out
 
 

@@ -48,6 +48,8 @@ class IngestOptions:
     #: Parse each file in a child process that is killed at the time limit (see readers.isolation).
     parse_isolation: bool = True
     parse_memory_mb: int | None = DEFAULT_PARSE_MEMORY_MB
+    #: The FAISS index kind of new generations (``auto``, ``flat``, ``ivf``); None: the index's own.
+    vector_index: str | None = None
     #: Commit (acknowledge) what was ingested so far at least this often.
     checkpoint_seconds: float = 30.0
     #: A search engine the writer publishes to after the local generation (``milvus://…``; None: local only).
@@ -74,6 +76,7 @@ class IngestOptions:
             backend_token=s.backend_token.get_secret_value() if s.backend_token else None,
             workers=s.ingest_workers,
             ray_address=s.ray_address,
+            vector_index=s.vector_index,
         )
 
     def writer(
@@ -96,6 +99,7 @@ class IngestOptions:
             default_chunk_tokens=self.default_chunk_tokens,
             default_overlap_sentences=self.default_overlap_sentences,
             mirror=engine_publisher(self.backend, self.backend_token),
+            vector_index=self.vector_index,
         )
 
     def parse_worker(self) -> ParseWorker | None:

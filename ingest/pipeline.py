@@ -110,8 +110,9 @@ class _Item:
     path: Path | None = None
     document: Document | None = None
     #: A staged upload: its identity is its label (``source``), not its path, and the file is deleted
-    #: once read.
+    #: once read (unless ``keep``).
     staged: bool = False
+    keep: bool = False
     outcome: FileOutcome | None = None
     content_hash: str = ""
     size: int | None = None
@@ -204,7 +205,7 @@ class _Ingest:
         except OSError as e:
             item.outcome = FileOutcome(item.source, "failed", f"cannot read: {e.strerror or e}")
         finally:
-            if item.staged and item.path is not None:
+            if item.staged and not item.keep and item.path is not None:
                 item.path.unlink(missing_ok=True)
         return None
 
@@ -417,16 +418,19 @@ def ingest_files(
     embed_model: str | None = None,
     progress: bool | None = False,
     on_outcome: OutcomeCallback | None = None,
+    keep_files: bool = False,
 ) -> IngestReport:
     """Ingest staged files — ``(path, label)`` pairs, e.g. uploads — into the index at ``index``.
 
     A staged file is known by its ``label`` (its path is a server-side name): the same label with new
-    content replaces the old version. Each file is deleted once read. ``on_outcome`` hears about
-    each file as it is done (added, updated, unchanged, skipped or failed, with the reason).
+    content replaces the old version. Each file is deleted once read, unless ``keep_files`` (the
+    caller deletes them once the ingest is committed, so an interrupted one can run again).
+    ``on_outcome`` hears about each file as it is done (added, updated, unchanged, skipped or
+    failed, with the reason).
 
     예: ``ingest_files([(Path("/tmp/up/3f1c"), "공지/정전 안내.hwp")], "indexes/공지")``
     """
-    items = [_Item(source=label, path=Path(path), staged=True) for path, label in files]
+    items = [_Item(source=label, path=Path(path), staged=True, keep=keep_files) for path, label in files]
     return _execute(
         index, items, len(items), options=options, embed_model=embed_model, sync=False, progress=progress,
         on_outcome=on_outcome,

@@ -15,6 +15,10 @@ DEFAULT_MAX_QUESTION_CHARS = 2000
 MAX_QUESTION_CHARS_CAP = 100_000
 #: Longest content of one chat message (OpenAI-compatible endpoint).
 MAX_CHAT_MESSAGE_CHARS = 4 * DEFAULT_MAX_QUESTION_CHARS
+#: Most messages, and most characters over all of them, in one chat request: the conversation is
+#: analyzed (Kiwi) to follow it, so what one request costs the server is bounded.
+MAX_CHAT_MESSAGES = 64
+MAX_CHAT_CHARS = 4 * MAX_CHAT_MESSAGE_CHARS
 #: Most results one search may ask for (CLI and library), and one API request.
 MAX_SEARCH_K = 1000
 MAX_API_TOP_K = 100

@@ -32,6 +32,7 @@ from rabbit_rag.generators.base import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_P,
 )
+from rabbit_rag.index.vectors import APPROXIMATE_FROM, DEFAULT_VECTOR_INDEX
 from rabbit_rag.limits import (
     DEFAULT_MAX_FILE_MB,
     DEFAULT_MAX_QUESTION_CHARS,
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
     )
     chunk_overlap_sentences: int = Field(
         DEFAULT_OVERLAP_SENTENCES, ge=0, le=8, description="Whole sentences repeated between neighbouring chunks."
+    )
+    vector_index: Literal["auto", "flat", "ivf"] | None = Field(
+        None,
+        description=f"FAISS index of new generations: flat (exact), ivf (approximate), auto (ivf from "
+        f"{APPROXIMATE_FROM:,} vectors). Unset: the index's own ({DEFAULT_VECTOR_INDEX} for a new index).",
     )
     kiwi_workers: int | None = Field(
         None, ge=1, le=64, description="Worker threads of the shared Kiwi analyzer (default: the CPU count, at most 8)."

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Readable, State
-from rabbit_rag.api.errors import error_payload, error_responses
+from rabbit_rag.api.errors import error_payload, error_responses, scrub_paths
 from rabbit_rag.api.sse import iterate_in_thread, sse
 from rabbit_rag.errors import RabbitRagError
 
@@ -42,18 +42,21 @@ SSE_EVENT = {
 }
 
 
-def answer_dict(name: str, answer: Any) -> dict[str, Any]:
-    return {"collection": name, **answer.to_dict(), "timings": answer.timings, "notes": answer.notes}
+def answer_dict(name: str, answer: Any, revision: int) -> dict[str, Any]:
+    return {
+        "collection": name, "revision": revision, **answer.to_dict(), "timings": answer.timings,
+        "notes": answer.notes,
+    }  # fmt: skip
 
 
-async def sse_answer(name: str, events: Any, state: State) -> Any:
+async def sse_answer(name: str, events: Any, state: State, revision: int) -> Any:
     """The SSE body for an engine's event iterator."""
     try:
         async for event in iterate_in_thread(events, on_stop=state.metrics.stream_disconnects.inc):
-            data = answer_dict(name, event.answer) if event.type == "done" else event.to_dict()
+            data = answer_dict(name, event.answer, revision) if event.type == "done" else event.to_dict()
             yield sse(event.type, data)
     except RabbitRagError as e:
-        yield sse("error", error_payload(type(e).__name__, str(e)))
+        yield sse("error", error_payload(type(e).__name__, scrub_paths(str(e), (str(state.collections.root),))))
     except Exception:  # the stream has started: the status is sent, so the failure travels as an event
         log.exception("ask stream failed")
         yield sse("error", error_payload("InternalError", "internal error; the server log has the details"))
@@ -76,7 +79,7 @@ async def ask(name: Readable, body: schemas.AskRequest, state: State) -> Any:
     events = engine.stream(body.question, k=body.top_k)  # bad questions raise here: a JSON 422, not a stream
     if body.stream:
         return StreamingResponse(
-            sse_answer(name, events, state),
+            sse_answer(name, events, state, index.revision),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -85,4 +88,4 @@ async def ask(name: Readable, body: schemas.AskRequest, state: State) -> Any:
         if event.type == "done":
             done = event.answer
     assert done is not None
-    return answer_dict(name, done)
+    return answer_dict(name, done, index.revision)

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from rabbit_rag.api import schemas
 from rabbit_rag.api.collections import check_name
 from rabbit_rag.api.deps import Caller, State
-from rabbit_rag.api.errors import error_payload, error_responses
+from rabbit_rag.api.errors import error_payload, error_responses, scrub_paths
 from rabbit_rag.api.sse import iterate_in_thread, sse_data
 from rabbit_rag.conversation import Turn, topic_for
 from rabbit_rag.errors import InvalidInputError, RabbitRagError
@@ -54,14 +54,15 @@ def _text(content: str | list[schemas.ContentPart] | None) -> str:
 
 
 def conversation(messages: Sequence[schemas.OpenAIMessage]) -> tuple[str, list[Any]]:
-    """The question (the last user message) and the earlier user/assistant pairs as turns."""
+    """The question (the last user message) and the earlier user/assistant pairs as turns (the last
+    :data:`MAX_TURNS`; older messages are not analyzed at all)."""
 
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1][0] != "user":
         raise InvalidInputError("the last user/assistant message must be the user's question (role 'user')")
     turns: list[Turn] = []
     pending: str | None = None
-    for role, text in said[:-1]:
+    for role, text in said[-(4 * MAX_TURNS + 1) : -1]:
         if role == "user":
             pending = text
         elif pending is not None and pending.strip():
@@ -79,7 +80,7 @@ def _chunk(
     }  # fmt: skip
 
 
-async def _openai_stream(events: Any, cid: str, created: int, model: str, state: State) -> Any:
+async def _openai_stream(events: Any, cid: str, created: int, model: str, state: State, revision: int) -> Any:
     yield sse_data(_chunk(cid, created, model, {"role": "assistant", "content": ""}))
     try:
         async for event in iterate_in_thread(events, on_stop=state.metrics.stream_disconnects.inc):
@@ -92,11 +93,12 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
                     "sources": a["sources"],
                     "generator": a["generator"],
                     "answer": a["answer"],
+                    "revision": revision,
                 }
                 yield sse_data(_chunk(cid, created, model, {}, "stop", **extra))
         yield sse_data("[DONE]")
     except RabbitRagError as e:
-        yield sse_data(error_payload(type(e).__name__, str(e)))
+        yield sse_data(error_payload(type(e).__name__, scrub_paths(str(e), (str(state.collections.root),))))
     except Exception:
         log.exception("chat completion stream failed")
         yield sse_data(error_payload("InternalError", "internal error; the server log has the details"))
@@ -114,7 +116,8 @@ async def _openai_stream(events: Any, cid: str, created: int, model: str, state:
 async def chat_completions(body: schemas.ChatCompletionRequest, state: State, who: Caller) -> Any:
     """Point any OpenAI client at `http://HOST:PORT/v1` with an API key as `api_key`. With
     `stream: true` the answer streams as `chat.completion.chunk`s ending in `data: [DONE]`; the last
-    chunk carries `citations`, `sources` and `generator`."""
+    chunk carries `citations`, `sources`, `generator` and `revision` (the collection revision the
+    citations' offsets point into)."""
     name = check_name(body.model)
     who.require("read", name)
     question, turns = await run_in_threadpool(conversation, body.messages)
@@ -124,7 +127,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, state: State, wh
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         return StreamingResponse(
-            _openai_stream(events, cid, created, name, state),
+            _openai_stream(events, cid, created, name, state, index.revision),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -137,6 +140,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, state: State, wh
         "id": cid, "object": "chat.completion", "created": created, "model": name,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer["answer"]}, "finish_reason": "stop"}],
         "citations": answer["citations"], "sources": answer["sources"], "generator": answer["generator"],
+        "revision": index.revision,
     }  # fmt: skip
 
 

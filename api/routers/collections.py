@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, status
 
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Administrable, Caller, Readable, State
-from rabbit_rag.api.errors import ConflictError, error_responses
+from rabbit_rag.api.errors import ConflictError, error_responses, scrub_paths
+from rabbit_rag.errors import IndexNotFoundError
+
+log = logging.getLogger("rabbit_rag.api")
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
 
 def _info(state: State, name: str) -> schemas.Collection:
-    return schemas.Collection(**state.collections.info(name), jobs_active=state.jobs.active(name))
+    info = state.collections.info(name)
+    if info.get("embedding_note"):  # e.g. a local model folder that could not load
+        info["embedding_note"] = scrub_paths(info["embedding_note"], (str(state.collections.root),))
+    return schemas.Collection(**info, jobs_active=state.jobs.active(name))
 
 
 @router.post(
@@ -45,8 +53,12 @@ def list_collections(state: State, who: Caller) -> schemas.CollectionList:
         if who.can("read", name):
             try:
                 out.append(_info(state, name))
-            except ConflictError:
-                continue
+            except IndexNotFoundError:
+                continue  # deleted while listing
+            except Exception as e:  # one broken collection must never turn the list into an error
+                log.error("collection %s cannot be opened: %s", name, e)
+                problem = scrub_paths(str(e), (str(state.collections.root),))
+                out.append(schemas.Collection(name=name, status="broken", problem=problem))
     return schemas.CollectionList(collections=out)
 
 

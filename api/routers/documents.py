@@ -1,7 +1,13 @@
-"""``/v1/collections/{name}/documents``: upload (multipart, indexed by a background job), list, get, delete."""
+"""``/v1/collections/{name}/documents``: upload (multipart, indexed by a background job), list, get, delete.
+
+Reads answer from one snapshot: the collection's current revision, or ``?revision=R`` — the revision
+a search or answer reported — so ``text[start:end]`` is exactly the hit's text even after the
+document was re-uploaded (410 once that revision is no longer kept).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
@@ -11,8 +17,8 @@ from starlette.datastructures import UploadFile
 
 from rabbit_rag.api import schemas
 from rabbit_rag.api.deps import Readable, State, Writable
-from rabbit_rag.api.errors import NotFoundError, UnsupportedMediaTypeError, error_responses
-from rabbit_rag.api.originals import ingest_keeping_originals, remove_document_and_originals
+from rabbit_rag.api.errors import GoneError, NotFoundError, UnsupportedMediaTypeError, error_responses
+from rabbit_rag.api.originals import remove_document_and_originals
 from rabbit_rag.api.uploads import HEAD_BYTES, StagedFile, clean_label
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.ingest.readers import detect, needs_whole_file
@@ -25,6 +31,15 @@ DocId = Annotated[
         pattern=r"^[0-9A-Za-z_-]{1,128}$",
         description="Document id from the list or a search hit.",
         examples=["3f1c0a9e5b7d2c41"],
+    ),
+]
+
+Revision = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        description="Answer as of this revision (the `revision` a search or answer returned) instead of the "
+        "current one; 410 when it is no longer kept.",
     ),
 ]
 
@@ -63,12 +78,14 @@ def _stage_one(state: State, upload: UploadFile) -> StagedFile:
         reader = detect(label, head).name  # 415 before anything is written
     path = state.staging.new_path()
     size = 0
-    with open(path, "xb") as out:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         out.write(head)
         size += len(head)
         while chunk := f.read(1 << 20):
             out.write(chunk)
             size += len(chunk)
+        out.flush()
+        os.fsync(out.fileno())  # 202 means the bytes are on disk
     return StagedFile(label=label, path=path, size=size, reader=reader)
 
 
@@ -100,57 +117,62 @@ async def upload_documents(name: Writable, request: Request, state: State) -> An
         try:
             for upload in uploads:
                 staged.append(await run_in_threadpool(_stage_one, state, upload))
+            await run_in_threadpool(state.staging.sync)
+            # the job's record (with its staged files) is on disk before the client hears 202
+            job = await run_in_threadpool(state.submit_ingest, name, staged)
         except BaseException:
             state.staging.discard(staged)
             raise
     finally:
         await form.close()
-    settings = state.settings
-    job = state.submit(
-        name,
-        "ingest",
-        lambda job: ingest_keeping_originals(job, state.collections, name, staged, settings),  # PDFs: page images
-        files_total=len(staged),
-    )
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
 @router.get(
-    "", response_model=schemas.DocumentList, summary="List documents", responses=error_responses(401, 403, 404, 422)
+    "",
+    response_model=schemas.DocumentList,
+    summary="List documents",
+    responses=error_responses(401, 403, 404, 410, 422),
 )
 def list_documents(
     name: Readable,
     state: State,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    revision: Revision = None,
 ) -> schemas.DocumentList:
-    index = state.collections.get(name)
-    docs = [d.info() for d in index.documents(limit, offset)]
-    total = int(index.counts().get("documents", 0))
-    return schemas.DocumentList(collection=name, total=total, limit=limit, offset=offset, documents=docs)
+    index, rev = state.collections.at_revision(name, revision)
+    docs = [d.info() for d in index.documents(limit, offset, revision=rev)]
+    total = index.document_count(revision=rev)
+    return schemas.DocumentList(collection=name, revision=rev, total=total, limit=limit, offset=offset, documents=docs)
 
 
 @router.get(
     "/{doc_id}",
     response_model=schemas.DocumentWithText | schemas.DocumentInfo,
     summary="One document: metadata and (unless text=false) its normalized text",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 410, 422),
 )
 def get_document(
     name: Readable,
     doc_id: DocId,
     state: State,
     text: Annotated[bool, Query(description="Include the document's text.")] = True,
+    revision: Revision = None,
 ) -> schemas.DocumentWithText | schemas.DocumentInfo:
-    index = state.collections.get(name)
-    doc = index.document(doc_id)
+    index, rev = state.collections.at_revision(name, revision)
+    doc = index.document(doc_id, revision=rev)
     if doc is None:
         raise NotFoundError(
-            f"no document {doc_id!r} in collection {name!r}; GET /v1/collections/{name}/documents lists them"
+            f"no document {doc_id!r} in collection {name!r} at revision {rev}; "
+            f"GET /v1/collections/{name}/documents lists them"
         )
     if not text:
         return doc.info()
-    return schemas.DocumentWithText(**doc.to_dict(), text=index.document_text(doc_id) or "")
+    body = index.document_text(doc_id, revision=rev)
+    if body is None:  # the version row went away between the two reads: never serve a mismatched text
+        raise GoneError(f"document {doc_id!r} at revision {rev} is no longer kept; search again")
+    return schemas.DocumentWithText(**doc.to_dict(), text=body, revision=rev)
 
 
 @router.delete(

@@ -20,10 +20,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from rabbit_rag.api.deps import Readable, State
-from rabbit_rag.api.errors import NotFoundError, error_responses
+from rabbit_rag.api.errors import GoneError, NotFoundError, error_responses
 from rabbit_rag.api.originals import SourceFiles
 from rabbit_rag.api.pdfpages import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, PageNotFoundError, PageRenderer
-from rabbit_rag.api.routers.documents import DocId
+from rabbit_rag.api.routers.documents import DocId, Revision
 from rabbit_rag.errors import InvalidInputError
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
@@ -109,7 +109,7 @@ def page_images(state: State) -> PageImages:
             "on the page); `X-Highlight-Box`: `left,top,right,bottom` of the highlight in image pixels; "
             "`X-Page-Count`: the PDF's pages.",
         },
-        **error_responses(401, 403, 404, 422),
+        **error_responses(401, 403, 404, 410, 422),
     },
 )
 def page_image(
@@ -122,15 +122,18 @@ def page_image(
     ] = None,
     end: Annotated[int | None, Query(ge=0, le=1_000_000_000, description="Quote end: the citation's `end`.")] = None,
     width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH, description="Image width in pixels.")] = DEFAULT_WIDTH,
+    revision: Revision = None,
 ) -> Response:
     """Renders page `page` of the document's original PDF and highlights `text[start:end]` on it (the
     characters are found on the page whatever the whitespace). Only PDFs have pages: other documents,
-    and PDFs whose original is no longer available, are a 404 that says why."""
-    index = state.collections.get(name)
-    doc = index.document(doc_id)
+    and PDFs whose original is no longer available, are a 404 that says why. `revision` (the answer's)
+    reads the offsets against the text of that revision, as the document endpoint does."""
+    index, rev = state.collections.at_revision(name, revision)
+    doc = index.document(doc_id, revision=rev)
     if doc is None:
         raise NotFoundError(
-            f"no document {doc_id!r} in collection {name!r}; GET /v1/collections/{name}/documents lists them"
+            f"no document {doc_id!r} in collection {name!r} at revision {rev}; "
+            f"GET /v1/collections/{name}/documents lists them"
         )
     fmt = doc.metadata.get("format")
     if fmt != "pdf":
@@ -151,13 +154,17 @@ def page_image(
             )
         if end - start > MAX_QUOTE_CHARS:
             raise InvalidInputError(f"the quote is over {MAX_QUOTE_CHARS} characters; cite a shorter span")
-        text = index.document_text(doc_id) or ""
+        text = index.document_text(doc_id, revision=rev)
+        if text is None:
+            raise GoneError(f"document {doc_id!r} at revision {rev} is no longer kept; search again")
         quote = text[start:end]
         before, after = text[max(0, start - CONTEXT_CHARS) : start], text[end : end + CONTEXT_CHARS]
     images = page_images(state)
     folder = state.collections.path(name)
     path, reason = images.sources.find(folder, doc)
     if path is None:
+        if rev != index.revision:  # an older version whose PDF copy was replaced by the newer one's
+            reason = f"the PDF of revision {rev} is no longer kept (the document was replaced); search again"
         raise NotFoundError(f"no page image for {doc.source!r}: {reason}")
     key = (str(path), doc.content_hash, page, start, end, width)
     hit = images.cache.get(key)

@@ -41,5 +41,6 @@ def search(name: Readable, body: schemas.SearchRequest, state: State) -> schemas
         mode=mode,
         retrieval=retriever.name,
         note=note,
+        revision=index.revision,
         results=[schemas.SearchHit.of(h, i + 1) for i, h in enumerate(hits)],
     )

@@ -5,10 +5,10 @@ The console script's entry point: importing a command module registers its comma
 
 from __future__ import annotations
 
-from rabbit_rag.cli import ask, evaluate, ingest, keys, search, serve
+from rabbit_rag.cli import ask, check, evaluate, ingest, keys, search, serve
 from rabbit_rag.cli.app import app
 
-COMMAND_MODULES = (ask, evaluate, ingest, keys, search, serve)
+COMMAND_MODULES = (ask, check, evaluate, ingest, keys, search, serve)
 
 
 def main() -> None:

@@ -2,16 +2,18 @@
 
 ``gen-<revision>/`` holds the BM25 matrix, the row → chunk-id map, the chunk → document map and the
 FAISS index. It is written as ``.gen-<revision>.tmp``, fsynced and renamed; the manifest then points
-at it. A reader keeps the generation it opened, so it sees the old or the new index, never a mix.
+at it and records each file's size and checksum, which opening verifies. A reader keeps the
+generation it opened (and a shared lock on its ``generation.json``), so it sees the old or the new
+index, never a mix, and the writer does not collect it while it is held.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,28 @@ from typing import Any
 import numpy as np
 
 from rabbit_rag.errors import IndexCorruptError
+from rabbit_rag.index import bm25
 from rabbit_rag.index.bm25 import BM25Matrix, BM25Scorer
+from rabbit_rag.index.checksums import file_entries, verify_file, verify_files
 from rabbit_rag.index.docstore import DocStore
-from rabbit_rag.index.fsio import fsync_dir, load_npy, save_npy, write_json_file
-from rabbit_rag.index.vectors import FAISS_FILE, VectorIndex
+from rabbit_rag.index.fsio import fsync_dir, hold_shared, load_npy, save_npy, try_exclusive, write_json_file
+from rabbit_rag.index.vectors import (
+    DEFAULT_VECTOR_INDEX,
+    FAISS_FILE,
+    RERANK_IDS_FILE,
+    RERANK_VECTORS_FILE,
+    RETRAIN_GROWTH,
+    VectorIndex,
+    resolve_kind,
+)
+from rabbit_rag.index.vocab import QueryVocabulary
+
+GENERATION_FILE = "generation.json"
+#: Verified when the vector index is loaded (the first dense search), not when the generation is opened:
+#: the float16 re-ranking vectors of an ``ivf`` index are 2 GB per million chunks.
+VECTOR_FILES = (FAISS_FILE, RERANK_IDS_FILE, RERANK_VECTORS_FILE)
+#: What loading a damaged file may raise (numpy: EOFError on a truncated .npy; FAISS: RuntimeError).
+LOAD_ERRORS = (OSError, ValueError, EOFError, RuntimeError, KeyError, TypeError)
 
 
 def generation_dir_name(revision: int) -> str:
@@ -42,12 +62,52 @@ class Generation:
     bm25: BM25Scorer
     _vectors: VectorIndex | None = None
     has_vectors: bool = False
+    _vocab: QueryVocabulary | None = None
+    vector_meta: dict[str, Any] | None = None
+    #: the manifest's record of this generation's files (size and checksum), when it has one
+    files: Mapping[str, Mapping[str, Any]] | None = None
+
+    _hold_fd: int | None = None
+
+    def vector_index_type(self) -> str | None:
+        """``flat`` or ``ivf`` (None without vectors); generations written before it was recorded are flat."""
+        if not self.has_vectors:
+            return None
+        return (self.vector_meta or {}).get("type", "flat")
+
+    def query_vocabulary(self, lookup: Callable[[Sequence[str]], dict[str, int]]) -> QueryVocabulary:
+        """Query terms → ids for this generation's matrix (``lookup`` asks the docstore), cached."""
+        if self._vocab is None:
+            self._vocab = QueryVocabulary(lookup, n_columns=len(self.bm25.matrix.indptr) - 2)
+        return self._vocab
+
+    def hold(self, fd: int) -> None:
+        """Keep ``fd`` (a shared lock on ``generation.json``) for as long as this object lives."""
+        self._hold_fd = fd
+        weakref.finalize(self, os.close, fd)
+
+    def pin(self) -> int:
+        """A descriptor that keeps holding this generation after this object is gone (``os.close`` it
+        to let go): the writer keeps its folder and the docstore rows of its revision meanwhile."""
+        if self._hold_fd is None:
+            raise ValueError("this generation is not held")
+        return os.dup(self._hold_fd)
 
     @property
     def vectors(self) -> VectorIndex | None:
-        """The FAISS index, loaded on first dense search."""
+        """The FAISS index (and an ``ivf`` index's re-ranking vectors), loaded and their checksums
+        verified on first dense search."""
         if self._vectors is None and self.has_vectors:
-            self._vectors = VectorIndex.load(self.path / FAISS_FILE)
+            path = self.path / FAISS_FILE
+            for name in VECTOR_FILES:
+                entry = (self.files or {}).get(name)
+                problem = verify_file(self.path / name, entry) if entry is not None else None
+                if problem is not None:
+                    raise IndexCorruptError(f"{self.path / name}: {problem}")
+            try:
+                self._vectors = VectorIndex.load(path)
+            except LOAD_ERRORS as e:
+                raise IndexCorruptError(f"{path}: unreadable ({_one_line(e)})") from None
         return self._vectors
 
     def __len__(self) -> int:
@@ -69,27 +129,59 @@ class Generation:
         return wanted[self.doc_ord].astype(np.float32)
 
 
-def load_generation(index_dir: Path, revision: int, bm25_params: dict[str, Any]) -> Generation:
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200] or type(e).__name__
+
+
+def load_generation(
+    index_dir: Path, revision: int, bm25_params: dict[str, Any], files: Mapping[str, Mapping[str, Any]] | None = None
+) -> Generation:
+    """Open ``gen-<revision>/`` and hold it (a shared lock on its ``generation.json``).
+
+    ``files`` (the manifest's record) is verified first: every file but the FAISS index, which is
+    verified when it is loaded. Raises FileNotFoundError when the generation is gone or being
+    collected (the caller reads the manifest again) and :class:`IndexCorruptError` naming the file
+    when one is damaged."""
     path = Path(index_dir) / generation_dir_name(revision)
+    fd = hold_shared(path / GENERATION_FILE)
+    if fd is None:
+        raise FileNotFoundError(path)  # a newer writer is collecting it
     try:
-        meta = json.loads((path / "generation.json").read_text(encoding="utf-8"))
-        chunk_ids = load_npy(path / "chunk_ids.npy")
-        doc_ord = load_npy(path / "doc_ord.npy")
-        matrix = BM25Matrix.load(path, n_docs=len(chunk_ids))
-    except FileNotFoundError:
+        if files is not None:
+            missing = [n for n in files if not (path / n).exists()]
+            if missing and not (path / GENERATION_FILE).exists():
+                raise FileNotFoundError(path)
+            problems = verify_files(path, files, skip=VECTOR_FILES)
+            if problems:
+                raise IndexCorruptError(f"{path}: " + "; ".join(f"{n}: {p}" for n, p in problems))
+        try:
+            meta = json.loads(os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8"))
+            chunk_ids = load_npy(path / "chunk_ids.npy")
+            doc_ord = load_npy(path / "doc_ord.npy")
+            matrix = BM25Matrix.load(path, n_docs=len(chunk_ids))
+            gen = Generation(
+                revision=revision,
+                path=path,
+                chunk_ids=chunk_ids,
+                doc_ord=doc_ord,
+                doc_ids=meta["doc_ids"],
+                sources=meta["sources"],
+                bm25=BM25Scorer(matrix, bm25_params),
+                has_vectors=bool(meta.get("vectors")),
+                vector_meta=meta.get("vector_index"),
+                files=files,
+            )
+        except FileNotFoundError:
+            raise
+        except LOAD_ERRORS as e:
+            raise IndexCorruptError(f"{path}: unreadable generation files ({_one_line(e)})") from None
+        if len(doc_ord) != len(chunk_ids) or len(gen.doc_ids) != len(gen.sources):
+            raise IndexCorruptError(f"{path}: generation files disagree about the number of chunks")
+    except BaseException:
+        os.close(fd)
         raise
-    except (OSError, ValueError, json.JSONDecodeError) as e:
-        raise IndexCorruptError(f"{path}: unreadable generation files ({e})") from e
-    return Generation(
-        revision=revision,
-        path=path,
-        chunk_ids=chunk_ids,
-        doc_ord=doc_ord,
-        doc_ids=meta["doc_ids"],
-        sources=meta["sources"],
-        bm25=BM25Scorer(matrix, bm25_params),
-        has_vectors=bool(meta.get("vectors")),
-    )
+    gen.hold(fd)
+    return gen
 
 
 def _decode_f16(blob: bytes, dim: int) -> np.ndarray:
@@ -99,38 +191,89 @@ def _decode_f16(blob: bytes, dim: int) -> np.ndarray:
     return v
 
 
-def _vectors_of(rows: Iterable[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk ids and float32 vectors from ``(chunk_id, float16 blob)`` rows."""
+def _vector_batches(
+    rows: Iterable[tuple[int, bytes]], dim: int, batch: int = 20_000
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Chunk ids and float32 vectors from ``(chunk_id, float16 blob)`` rows, ``batch`` at a time: a
+    million vectors of 1024 dimensions are 4 GB as float32, so they are never all held at once."""
     ids: list[int] = []
-    vecs: list[np.ndarray] = []
+    blobs: list[bytes] = []
     for cid, blob in rows:
         ids.append(cid)
-        vecs.append(_decode_f16(blob, dim))
-    if not ids:
-        return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
-    return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32)
+        blobs.append(blob)
+        if len(ids) == batch:
+            yield _decode_batch(ids, blobs, dim)
+            ids, blobs = [], []
+    if ids:
+        yield _decode_batch(ids, blobs, dim)
+
+
+def _decode_batch(ids: list[int], blobs: list[bytes], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    flat = np.frombuffer(b"".join(blobs), dtype="<f2")
+    if flat.size != dim * len(ids) or any(len(b) != 2 * dim for b in blobs):
+        bad = next(i for i, b in zip(ids, blobs, strict=True) if len(b) != 2 * dim)
+        raise IndexCorruptError(f"stored embedding of chunk {bad} has the wrong size, expected {dim} values")
+    return np.asarray(ids, np.int64), flat.reshape(len(ids), dim).astype(np.float32)
+
+
+def _add_all(vi: VectorIndex, rows: Iterable[tuple[int, bytes]], dim: int) -> None:
+    for ids, vecs in _vector_batches(rows, dim):
+        vi.add(ids, vecs)
+
+
+def _previous_vector_meta(index_dir: Path, previous: int) -> dict[str, Any]:
+    try:
+        meta = json.loads((index_dir / generation_dir_name(previous) / "generation.json").read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return meta.get("vector_index") or {}
 
 
 def _build_vectors(
-    index_dir: Path, store: DocStore, revision: int, previous: int | None, dim: int, n_live: int
-) -> VectorIndex:
-    """Derive the FAISS index: update the previous generation's when possible, else rebuild."""
-    prev_file = Path(index_dir) / generation_dir_name(previous) / FAISS_FILE if previous is not None else None
-    if prev_file is not None and prev_file.is_file():
+    index_dir: Path,
+    store: DocStore,
+    revision: int,
+    previous: int | None,
+    dim: int,
+    n_live: int,
+    requested: str = DEFAULT_VECTOR_INDEX,
+    previous_files: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[VectorIndex, int]:
+    """Derive the FAISS index and the number of vectors it was trained on: update the previous
+    generation's when it is intact (its checksums, when recorded, match) and of the kind to build now
+    (and, for ``ivf``, not outgrown), else rebuild from the docstore."""
+    kind = resolve_kind(requested, n_live)
+    prev_dir = Path(index_dir) / generation_dir_name(previous) if previous is not None else None
+    prev_file = prev_dir / FAISS_FILE if prev_dir is not None else None
+    intact = all(
+        verify_file(prev_dir / name, entry) is None
+        for name in VECTOR_FILES
+        if prev_dir is not None and (entry := (previous_files or {}).get(name)) is not None
+    )
+    if previous is not None and prev_file is not None and prev_file.is_file() and intact:
+        trained_on = int(_previous_vector_meta(index_dir, previous).get("trained_on", 0))
+        outgrown = kind == "ivf" and n_live > RETRAIN_GROWTH * max(trained_on, 1)
         try:
             vi = VectorIndex.load(prev_file)
-            if vi.dim == dim:
+            if vi.dim == dim and vi.kind == kind and not outgrown:
                 vi.remove(store.chunk_ids_removed_after(previous))
-                ids, vecs = _vectors_of(store.embeddings_added_after(previous), dim)
-                vi.add(ids, vecs)
+                _add_all(vi, store.embeddings_added_after(previous), dim)
                 if len(vi) == n_live:
-                    return vi
-        except (RuntimeError, IndexCorruptError):
+                    return vi, trained_on
+        except (*LOAD_ERRORS, IndexCorruptError):
             pass  # fall through to a full rebuild from the docstore
-    vi = VectorIndex.empty(dim)
-    ids, vecs = _vectors_of(store.live_embeddings(), dim)
-    vi.add(ids, vecs)
-    return vi
+    vi = VectorIndex.create(kind, dim, n_live)
+    want = vi.train_size()
+    if want:
+        # train on vectors spread over the whole collection, not its first documents
+        step = max(1, n_live // want)
+        sample = [v for _, v in _vector_batches(store.live_embeddings_sample(step), dim)]
+        vi.train(np.vstack(sample) if sample else np.zeros((0, dim), np.float32))
+    vi.reserve(n_live)
+    for ids, vecs in _vector_batches(store.live_embeddings(), dim):
+        vi.add_reserved(ids, vecs)
+    vi.seal()
+    return vi, n_live
 
 
 def build_generation(
@@ -140,12 +283,15 @@ def build_generation(
     bm25_params: dict[str, Any],
     dim: int | None,
     previous: int | None,
-) -> dict[str, int]:
-    """Write ``gen-<revision>/`` from the docstore's live rows. The caller holds the writer lock."""
+    vector_index: str = DEFAULT_VECTOR_INDEX,
+    previous_files: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Write ``gen-<revision>/`` from the docstore's live rows. The caller holds the writer lock.
+
+    Returns counts, the vector index's description and ``files``: each file's size and checksum, for
+    the manifest. A generation of the same revision already there (a repair) is replaced whole, by rename."""
     index_dir = Path(index_dir)
     final = index_dir / generation_dir_name(revision)
-    if final.exists():
-        shutil.rmtree(final)
     tmp = index_dir / f".{final.name}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -154,14 +300,23 @@ def build_generation(
         chunk_ids: list[int] = []
         doc_pos: dict[str, int] = {}
         doc_ord: list[int] = []
-        corpus: list[np.ndarray] = []
+        blobs: list[bytes] = []
         for cid, doc_id, blob in store.iter_live_terms():
             chunk_ids.append(cid)
             doc_ord.append(doc_pos.setdefault(doc_id, len(doc_pos)))
-            corpus.append(np.frombuffer(blob, dtype="<u4"))
+            blobs.append(blob)
+        # all chunks' term ids end to end: one array, not a million small ones
+        offsets = np.zeros(len(blobs) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, blobs), np.int64, count=len(blobs)) // 4, out=offsets[1:])
+        terms = np.frombuffer(b"".join(blobs), dtype="<u4").astype(np.int64)
+        del blobs
         vocab_size = store.counts()["vocabulary"]
-        BM25Matrix.build(corpus, vocab_size, bm25_params).save(tmp)
-        del corpus
+        matrix = BM25Matrix.build_flat(terms, offsets, vocab_size, bm25_params)
+        matrix.save(tmp)
+        if len(matrix.data) >= bm25.JIT_MIN_ENTRIES:  # searched by numba: compile now, not at the first query
+            BM25Scorer(BM25Matrix.load(tmp, n_docs=matrix.n_docs), bm25_params).warm()
+        del matrix
+        del terms
         save_npy(tmp / "chunk_ids.npy", np.asarray(chunk_ids, np.int64))
         save_npy(tmp / "doc_ord.npy", np.asarray(doc_ord, np.int32))
         doc_ids = list(doc_pos)
@@ -169,31 +324,70 @@ def build_generation(
         if len(sources) != len(doc_ids):
             raise IndexCorruptError(f"{index_dir}: live chunks point at missing documents")
         n_vectors = 0
+        vector_meta: dict[str, Any] | None = None
         if dim:
-            vi = _build_vectors(index_dir, store, revision, previous, dim, store.counts()["vectors"])
+            vi, trained_on = _build_vectors(
+                index_dir, store, revision, previous, dim, store.counts()["vectors"], vector_index, previous_files
+            )
             vi.save(tmp / FAISS_FILE)
             n_vectors = len(vi)
+            vector_meta = {**vi.describe(), "trained_on": trained_on}
         write_json_file(
-            tmp / "generation.json",
+            tmp / GENERATION_FILE,
             {"revision": revision, "doc_ids": doc_ids, "sources": sources, "vectors": n_vectors > 0,
-             "n_chunks": len(chunk_ids), "n_vectors": n_vectors},
+             "n_chunks": len(chunk_ids), "n_vectors": n_vectors, "vector_index": vector_meta},
         )  # fmt: skip
+        files = file_entries(tmp)
         fsync_dir(tmp)
-        os.rename(tmp, final)
+        if final.exists():  # a repair: move the damaged one aside; readers holding it keep their files
+            old = index_dir / f".{final.name}.old.tmp"
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
         fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"chunks": len(chunk_ids), "vectors": n_vectors, "documents": len(doc_ids)}
+    return {"chunks": len(chunk_ids), "vectors": n_vectors, "documents": len(doc_ids), "vector_index": vector_meta,
+            "files": files}  # fmt: skip
 
 
-def prune_generations(index_dir: Path, keep: set[int]) -> None:
-    """Delete generation folders other than ``keep`` (and stale temporary ones)."""
-    for p in Path(index_dir).iterdir():
-        name = p.name
-        if name.startswith("gen-") and p.is_dir():
-            with contextlib.suppress(ValueError):
-                if int(name[4:]) not in keep:
-                    shutil.rmtree(p, ignore_errors=True)
-        elif name.startswith(".gen-") and name.endswith(".tmp"):
+def collect_generations(index_dir: Path, keep: set[int], collect: Callable[[int | None], None]) -> None:
+    """Delete generation folders other than ``keep`` that no reader holds (and stale temporary ones).
+
+    ``collect(oldest_held)`` runs while the collected generations are locked exclusively (so no
+    reader can take them up in between): it deletes the docstore rows that only they needed —
+    ``oldest_held`` is the oldest revision a reader still holds, or None."""
+    victims: list[tuple[Path, int | None]] = []
+    held: list[int] = []
+    try:
+        for p in Path(index_dir).iterdir():
+            name = p.name
+            if name.startswith("gen-") and p.is_dir():
+                try:
+                    rev = int(name[4:])
+                except ValueError:
+                    continue
+                if rev in keep:
+                    continue
+                try:
+                    fd = try_exclusive(p / GENERATION_FILE)
+                except OSError:  # no generation.json: nobody can hold it
+                    victims.append((p, None))
+                    continue
+                if fd is None:
+                    held.append(rev)
+                else:
+                    victims.append((p, fd))
+            elif name.startswith(".gen-") and name.endswith(".tmp"):
+                shutil.rmtree(p, ignore_errors=True)
+        collect(min(held) if held else None)
+        for p, _ in victims:
             shutil.rmtree(p, ignore_errors=True)
+    finally:
+        for _, fd in victims:
+            if fd is not None:
+                os.close(fd)

@@ -1,7 +1,18 @@
-"""``manifest.json``: what an index is, what built it, and which generation is current."""
+"""``manifest.json``: what an index is, what built it, and which generation is current.
+
+The manifest carries a checksum of its own content and, for the current generation, the size and
+checksum of every file in ``gen-<revision>/`` (:mod:`rabbit_rag.index.checksums`), so a damaged file
+is noticed when it is opened instead of answering wrong. What the index *is* (format, tokenizer,
+embedding, chunking, BM25 parameters: :func:`manifest_config`) is also kept in the docstore, so a lost
+or damaged manifest is rebuilt from it (:func:`manifest_from_config`) like any other derived file.
+
+Format versions: 2 (this one) keeps document versions and checksums; 1 is read and migrated to 2 by
+the first write (:meth:`rabbit_rag.index.docstore.DocStore.migrate`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import metadata
 from pathlib import Path
@@ -15,7 +26,11 @@ from rabbit_rag.text.terms import tokenizer_settings
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "rabbit-rag-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this code opens: 1 is read as is and migrated to 2 by the first write.
+READABLE_FORMAT_VERSIONS = (1, 2)
+#: The keys that say what an index is (kept in the docstore too, see :func:`manifest_config`).
+CONFIG_KEYS = ("format", "format_version", "created_at", "tokenizer", "embedding", "chunking", "bm25")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -48,21 +63,62 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
             "`rabbit-rag ingest`, or at a new or empty folder to create one"
         )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise IndexCorruptError(f"{path}: unreadable manifest ({e})") from e
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise IndexCorruptError(f"{path}: the manifest cannot be read ({e.strerror or e})") from None
+    except ValueError as e:  # not UTF-8, not JSON
+        raise IndexCorruptError(f"{path}: the manifest is damaged ({_one_line(e)})") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"{path}: the manifest is damaged (not a JSON object)")
+    recorded = manifest.get("checksum")
+    if recorded is not None and recorded != manifest_checksum(manifest):
+        raise IndexCorruptError(f"{path}: the manifest is damaged (it does not match its checksum)")
     if manifest.get("format") != FORMAT:
         raise IndexNotFoundError(f"{path}: not a rabbit-rag manifest (format={manifest.get('format')!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise IndexMismatchError(
             f"{index_dir}: index format version {manifest.get('format_version')} but this rabbit-rag reads "
-            f"version {FORMAT_VERSION}; rebuild the index with this version (ingest into a new folder)"
+            f"versions {', '.join(map(str, READABLE_FORMAT_VERSIONS))}; upgrade rabbit-rag, or ingest into a new folder"
         )
+    for key in ("embedding", "chunking", "bm25", "tokenizer"):
+        if not isinstance(manifest.get(key), dict):
+            raise IndexCorruptError(f"{path}: the manifest is damaged (no {key!r} entry)")
     return manifest
 
 
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:200]
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's content without its ``checksum`` key (canonical JSON)."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest atomically, with its checksum (updated in ``manifest`` too)."""
+    manifest.pop("checksum", None)
+    manifest["checksum"] = manifest_checksum(manifest)
     atomic_write_json(Path(index_dir) / MANIFEST_FILE, manifest)
+
+
+def manifest_config(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the index is — format, tokenizer, embedding, chunking, BM25 — without what changes with
+    each publish (generation, counts, versions). The writer keeps a copy in the docstore."""
+    return {k: manifest[k] for k in CONFIG_KEYS if k in manifest}
+
+
+def manifest_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A manifest rebuilt from :func:`manifest_config` (no generation yet: publishing sets it)."""
+    manifest = {**config, "format_version": FORMAT_VERSION}
+    manifest.update(
+        updated_at=now_iso(),
+        versions=package_versions(),
+        generation=None,
+        counts={"documents": 0, "chunks": 0, "vectors": 0, "vocabulary": 0},
+    )
+    return manifest
 
 
 def check_tokenizer(index_dir: Path, manifest: dict[str, Any]) -> None:
@@ -137,7 +193,11 @@ def chunking_entry(chunk_tokens: int, overlap_sentences: int, model: str | None)
     }
 
 
-def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any]) -> dict[str, Any]:
+def new_manifest(
+    embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict[str, Any], vector_index: str = "auto"
+) -> dict[str, Any]:
+    """A new index's manifest. ``vector_index`` is the kind of FAISS index asked for (``auto``, ``flat``,
+    ``ivf``); the kind each generation was built with is recorded under ``generation.vector_index``."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -148,6 +208,7 @@ def new_manifest(embedding: dict[str, Any], chunking: dict[str, Any], bm25: dict
         "embedding": embedding,
         "chunking": chunking,
         "bm25": bm25,
+        "vector_index": vector_index,
         "generation": None,
         "counts": {"documents": 0, "chunks": 0, "vectors": 0, "vocabulary": 0},
     }

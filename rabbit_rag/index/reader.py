@@ -28,15 +28,20 @@ from typing import Any
 import numpy as np
 
 from rabbit_rag.embeddings import Embedder, is_none_model, load_embedder
-from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError, ModelUnavailableError
+from rabbit_rag.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidInputError,
+    ModelUnavailableError,
+)
 from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, StoredDocument
 from rabbit_rag.index.filters import SearchFilter
-from rabbit_rag.index.generation import Generation, load_generation
+from rabbit_rag.index.generation import Generation, generation_dir_name, load_generation
 from rabbit_rag.index.manifest import check_tokenizer, read_manifest
-from rabbit_rag.index.publish import published_revision, repair
+from rabbit_rag.index.publish import generation_files, published_revision, repair, stale_docstore_error
 from rabbit_rag.notices import notice
 from rabbit_rag.retrieval import make_retriever
-from rabbit_rag.text.terms import bm25_query_terms
 from rabbit_rag.types import Chunk, ScoredChunk, SearchMode
 
 
@@ -44,12 +49,15 @@ class Index:
     """A readable index: documents, chunks, and BM25 / dense search over one generation.
 
     Thread-safe for concurrent searches. ``embed_model``, when given, must be the index's own model
-    (an error otherwise: vectors of different models cannot be compared).
+    (an error otherwise: vectors of different models cannot be compared). Everything it answers —
+    hits, chunks, documents and their text — is as of its generation's revision, so
+    ``index.document_text(hit.chunk.doc_id)[hit.chunk.start:hit.chunk.end] == hit.chunk.text`` holds
+    even while another process updates that document.
     """
 
     def __init__(self, path: str | Path, embed_model: str | None = None, embed_device: str | None = None) -> None:
         self.path = Path(path)
-        self.manifest = read_manifest(self.path)
+        self.manifest = self._read_manifest()
         check_tokenizer(self.path, self.manifest)
         built = self.manifest["embedding"].get("model")
         if embed_model is not None and not is_none_model(embed_model) and built is not None and built != embed_model:
@@ -62,24 +70,58 @@ class Index:
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._embedder_error: str | None = None
-        self.generation = self._open_generation()
+        try:
+            self.generation = self._open_generation()
+        except BaseException:
+            self._store.close()
+            raise
 
     # -- generations ------------------------------------------------------------------------------
+    def _read_manifest(self) -> dict[str, Any]:
+        """The manifest; a missing or damaged one is rebuilt from the docstore first (under the
+        writer lock), when the docstore is there to rebuild it from."""
+        try:
+            return read_manifest(self.path)
+        except (IndexCorruptError, IndexNotFoundError):
+            if not (self.path / DOCSTORE_FILE).is_file() or not repair(self.path, verify=False):
+                raise
+            return read_manifest(self.path)
+
     def _open_generation(self) -> Generation | None:
+        repaired = False
         for _ in range(5):
-            if published_revision(self.manifest) != self._store.revision():
+            published = published_revision(self.manifest)
+            store_revision = self._store.revision()
+            if published is not None and store_revision < published:
+                raise stale_docstore_error(self.path, store_revision, published)
+            if published != store_revision:
                 # A crash between the docstore commit and publishing (repaired here), or an ingest in
                 # progress (its writer holds the lock and publishes when done: keep the published one).
-                repair(self.path)
+                repair(self.path, verify=False)
                 self.manifest = read_manifest(self.path)
             revision = published_revision(self.manifest)
             if revision is None:
                 return None
             try:
-                return load_generation(self.path, revision, self.manifest["bm25"])
+                return load_generation(self.path, revision, self.manifest["bm25"], generation_files(self.manifest))
             except FileNotFoundError:
-                self.manifest = read_manifest(self.path)  # pruned under us by a newer ingest: retry
-        raise IndexNotFoundError(f"{self.path}: the current generation's files are missing; re-run ingest")
+                fresh = read_manifest(self.path)
+                if published_revision(fresh) != revision:  # pruned under us by a newer ingest: retry
+                    self.manifest = fresh
+                    continue
+                problem = f"{generation_dir_name(revision)}/ is missing"
+            except IndexCorruptError as e:
+                problem = str(e)
+            # the current generation is missing or damaged: rebuild it from the docstore (once)
+            if repaired or not repair(self.path):
+                raise IndexCorruptError(
+                    f"{self.path}: the search files cannot be used ({problem}) and could not be rebuilt now "
+                    "(another process is writing the index, or the folder is read-only); retry when the "
+                    "writer is done, or run `rabbit-rag check --index DIR --repair`"
+                )
+            repaired = True
+            self.manifest = read_manifest(self.path)
+        raise IndexCorruptError(f"{self.path}: the current generation keeps changing or vanishing; retry")
 
     @property
     def revision(self) -> int:
@@ -94,7 +136,7 @@ class Index:
 
         예: ``index = index.latest()``
         """
-        manifest = read_manifest(self.path)
+        manifest = self._read_manifest()
         if published_revision(manifest) == (self.generation.revision if self.generation else None):
             return self
         snap = copy.copy(self)
@@ -108,7 +150,7 @@ class Index:
 
         A hybrid search that runs while another thread refreshes may take its BM25 and dense halves
         from two generations; where that matters (a server), swap in :meth:`latest` instead."""
-        manifest = read_manifest(self.path)
+        manifest = self._read_manifest()
         old_rev = self.generation.revision if self.generation else None
         if published_revision(manifest) == old_rev:
             return False
@@ -118,8 +160,9 @@ class Index:
         return True
 
     def close(self) -> None:
-        """Release the docstore connection (the index cannot be read afterwards)."""
+        """Release the docstore connection and the generation (the index cannot be read afterwards)."""
         self._store.close()
+        self.generation = None
 
     def __enter__(self) -> Index:
         return self
@@ -182,21 +225,40 @@ class Index:
         gen = self.generation
         if gen is None or not len(gen):
             return []
-        store = self._store
-        term_ids = store.term_ids(bm25_query_terms(query, store.known_terms))
+        term_ids = gen.query_vocabulary(self._store.lookup_terms).term_ids(query)
         mask = self._mask(gen, filters)
         rows, scores = gen.bm25.top_k(term_ids, k, weight_mask=mask)
-        return self._hits(gen.chunk_ids[rows], scores, "bm25")
+        return self._hits(gen.chunk_ids[rows], scores, "bm25", gen)
 
     def dense_top_k(self, query_vector: np.ndarray, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
         """The ``k`` chunks whose vectors are nearest (cosine) to ``query_vector`` (see :meth:`embed_query`)."""
         gen = self.generation
-        if gen is None or gen.vectors is None:
+        vectors = self._vectors(gen)
+        if gen is None or vectors is None:
             reason = self.dense_unavailable_reason() or "the index has no vectors"
             raise InvalidInputError(f"dense search is not possible on {self.path}: {reason}")
         allowed = gen.chunk_ids[self._mask(gen, filters) > 0] if filters else None
-        ids, scores = gen.vectors.search(query_vector, k, allowed_ids=allowed)
-        return self._hits(ids, scores, "dense")
+        ids, scores = vectors.search(query_vector, k, allowed_ids=allowed)
+        return self._hits(ids, scores, "dense", gen)
+
+    def _vectors(self, gen: Generation | None) -> Any:
+        """The generation's FAISS index. A damaged file (it is checked when loaded) is rebuilt from the
+        docstore under the writer lock, and this generation's vectors are then loaded from the rebuilt
+        file (same revision, same content)."""
+        if gen is None:
+            return None
+        try:
+            return gen.vectors
+        except IndexCorruptError as e:
+            if not repair(self.path):
+                raise IndexCorruptError(
+                    f"{e}; it could not be rebuilt now (another process is writing the index, or the folder is "
+                    "read-only): retry when the writer is done, or run `rabbit-rag check --index DIR --repair`"
+                ) from None
+            fresh = read_manifest(self.path)
+            if published_revision(fresh) == gen.revision:
+                gen.files = generation_files(fresh)
+            return gen.vectors
 
     def search(
         self,
@@ -224,8 +286,8 @@ class Index:
     def _mask(gen: Generation, filters: SearchFilter | None) -> np.ndarray | None:
         return gen.row_mask(filters.doc_ids, filters.source_match()) if filters else None
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray, name: str) -> list[ScoredChunk]:
-        chunks = self._store.get_chunks([int(i) for i in ids])
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, name: str, gen: Generation) -> list[ScoredChunk]:
+        chunks = self._store.get_chunks([int(i) for i in ids], at=gen.revision)
         return [
             ScoredChunk(chunks[int(i)], float(s), {name: float(s)})
             for i, s in zip(ids, scores, strict=True)
@@ -241,8 +303,8 @@ class Index:
         return self.generation.chunk_ids if self.generation else np.zeros(0, np.int64)
 
     def chunks(self, chunk_ids: Sequence[int]) -> list[Chunk]:
-        """Chunks by id, in the order asked (ids unknown to the docstore are left out)."""
-        got = self._store.get_chunks(chunk_ids)
+        """Chunks of this generation by id, in the order asked (other ids are left out)."""
+        got = self._store.get_chunks(chunk_ids, at=self.revision)
         return [got[int(i)] for i in chunk_ids if int(i) in got]
 
     def stored_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
@@ -254,24 +316,42 @@ class Index:
         for cid, blob in self._store.live_embeddings():
             yield int(cid), np.frombuffer(blob, dtype="<f2").astype(np.float32)
 
-    def documents(self, limit: int | None = None, offset: int = 0) -> list[StoredDocument]:
-        """Live documents, ordered by source."""
-        return self._store.list_documents(limit, offset)
+    # Document reads answer for this generation's revision. ``revision`` asks for another one that this
+    # process still holds (a pinned older generation, e.g. the API's ``?revision=``): rows of revisions
+    # nobody holds are collected.
+    def _at(self, revision: int | None) -> int:
+        return self.revision if revision is None else int(revision)
 
-    def document(self, doc_id: str) -> StoredDocument | None:
-        return self._store.get_document(doc_id)
+    def documents(
+        self, limit: int | None = None, offset: int = 0, *, revision: int | None = None
+    ) -> list[StoredDocument]:
+        """The documents of this generation, ordered by source."""
+        return self._store.list_documents(limit, offset, at=self._at(revision))
+
+    def document_count(self, *, revision: int | None = None) -> int:
+        """How many documents this generation has."""
+        return self._store.count_documents(at=self._at(revision))
+
+    def document(self, doc_id: str, *, revision: int | None = None) -> StoredDocument | None:
+        """One document as this generation has it (None when it has no such document)."""
+        return self._store.get_document(doc_id, at=self._at(revision))
 
     def find_document(self, uri: str) -> StoredDocument | None:
-        """The live document whose identity (file URI, or source for in-memory documents) is ``uri``."""
-        return self._store.find_document(uri)
+        """The document whose identity (file URI, or source for in-memory documents) is ``uri``, as
+        this generation has it."""
+        return self._store.find_document(uri, at=self.revision)
 
-    def document_text(self, doc_id: str) -> str | None:
-        """The normalized text that chunk and citation offsets point into."""
-        return self._store.document_text(doc_id)
+    def document_text(self, doc_id: str, *, revision: int | None = None) -> str | None:
+        """The normalized text that this generation's chunk and citation offsets point into (the
+        version it was built from, even when the document has been updated since).
 
-    def document_chunks(self, doc_id: str) -> list[Chunk]:
-        """The live chunks of one document, in order."""
-        return self._store.document_chunks(doc_id)
+        예: ``index.document_text(hit.chunk.doc_id)[hit.chunk.start:hit.chunk.end] == hit.chunk.text``
+        """
+        return self._store.document_text(doc_id, at=self._at(revision))
+
+    def document_chunks(self, doc_id: str, *, revision: int | None = None) -> list[Chunk]:
+        """The chunks of one document in this generation, in order."""
+        return self._store.document_chunks(doc_id, at=self._at(revision))
 
     def counts(self) -> dict[str, int]:
         """Live documents, chunks, vectors and vocabulary size, as the docstore has them now."""

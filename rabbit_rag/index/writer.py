@@ -15,6 +15,7 @@ index untouched.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,11 +23,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, Embedder, is_none_model, load_embedder
-from rabbit_rag.errors import IndexNotFoundError, InvalidInputError, ModelUnavailableError
+from rabbit_rag.errors import IndexCorruptError, IndexNotFoundError, InvalidInputError, ModelUnavailableError
 from rabbit_rag.index.bm25 import BM25_PARAMS
-from rabbit_rag.index.docstore import DOCSTORE_FILE, ChunkRow, DocStore, StoredDocument
+from rabbit_rag.index.docstore import (
+    DOCSTORE_FILE,
+    DOCSTORE_SIDE_FILES,
+    SCHEMA_VERSION,
+    ChunkRow,
+    DocStore,
+    StoredDocument,
+)
 from rabbit_rag.index.fsio import WriterLock
 from rabbit_rag.index.manifest import (
+    FORMAT_VERSION,
     MANIFEST_FILE,
     check_tokenizer,
     check_write_request,
@@ -36,7 +45,16 @@ from rabbit_rag.index.manifest import (
     read_manifest,
     write_manifest,
 )
-from rabbit_rag.index.publish import publish, published_revision
+from rabbit_rag.index.publish import (
+    CONFIG_META_KEY,
+    generation_problems,
+    publish,
+    published_revision,
+    restore_manifest,
+    save_config,
+    stale_docstore_error,
+)
+from rabbit_rag.index.vectors import DEFAULT_VECTOR_INDEX, VECTOR_INDEX_CHOICES
 from rabbit_rag.notices import notice
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 
@@ -57,7 +75,9 @@ class IndexWriter:
     ``embed_model``, ``chunk_tokens`` and ``chunk_overlap_sentences`` are what the caller asks for: an
     existing index refuses other values (None means "the index's own"). For a new index, None takes
     the ``default_*`` values. The embedding model is loaded here, because vectors written into the
-    index must come from the index's own model; ingest embeds with :attr:`embedder`.
+    index must come from the index's own model; ingest embeds with :attr:`embedder`. ``vector_index``
+    (``auto``, ``flat``, ``ivf``; None: the index's own, ``auto`` for a new one) is the kind of FAISS
+    index generations are built with from now on (:mod:`rabbit_rag.index.vectors`).
     """
 
     def __init__(
@@ -72,28 +92,29 @@ class IndexWriter:
         chunk_overlap_sentences: int | None = None,
         default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
+        vector_index: str | None = None,
         mirror: EngineMirror | None = None,
     ) -> None:
+        if vector_index is not None and vector_index not in VECTOR_INDEX_CHOICES:
+            raise InvalidInputError(f"vector index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_CHOICES)}")
         self.path = Path(path)
         self.mirror = mirror
-        self._prepare_folder()
+        self._refuse_foreign_folder()  # before anything is written: a user's folder stays untouched
+        self._make_folder()
         self._lock = WriterLock(self.path)
         self._lock.acquire(blocking=True)
         try:
-            self._store = DocStore(self.path / DOCSTORE_FILE)
+            # Under the lock: another writer may have created the index since the check above.
+            self._refuse_foreign_folder()
+            self._needs_publish = False
             self.embedder: Embedder | None = None
-            if (self.path / MANIFEST_FILE).exists():
-                self.manifest = self._existing_manifest(
-                    embed_model, chunk_tokens, chunk_overlap_sentences, embed_device, embed_batch_size
-                )
-            else:
-                self.manifest = self._new_manifest(
-                    embed_model if embed_model is not None else default_embed_model,
-                    embed_device,
-                    embed_batch_size,
-                    chunk_tokens if chunk_tokens is not None else default_chunk_tokens,
-                    chunk_overlap_sentences if chunk_overlap_sentences is not None else default_overlap_sentences,
-                )
+            self.manifest, self._store = self._open_index(
+                embed_model, default_embed_model, embed_device, embed_batch_size, chunk_tokens,
+                chunk_overlap_sentences, default_chunk_tokens, default_overlap_sentences,
+            )  # fmt: skip
+            if vector_index is not None and self.manifest.get("vector_index", DEFAULT_VECTOR_INDEX) != vector_index:
+                self.manifest["vector_index"] = vector_index  # the next generation is built this way
+                self._needs_publish = True
             if mirror is not None:
                 mirror.check(self.path, self.manifest)
             self.vocab = self._store.load_vocab()
@@ -101,32 +122,105 @@ class IndexWriter:
             self.rev = self._store.begin()
             self.changed = False
         except BaseException:
+            store = self.__dict__.get("_store")
+            if store is not None:
+                store.close()
             self._lock.release()
             raise
 
     # -- setup ------------------------------------------------------------------------------------
-    def _prepare_folder(self) -> None:
+    def _refuse_foreign_folder(self) -> None:
+        """An existing folder that is neither an index nor empty is refused (nothing is written)."""
         p = self.path
         if p.exists() and not p.is_dir():
             raise IndexNotFoundError(f"{p}: exists and is not a folder; give --index a folder path")
         if p.is_dir() and not (p / MANIFEST_FILE).exists():
-            stray = [c.name for c in p.iterdir() if c.name not in {".lock", DOCSTORE_FILE}]
+            ours = {".lock", DOCSTORE_FILE, *DOCSTORE_SIDE_FILES}
+            stray = [c.name for c in p.iterdir() if c.name not in ours and not _is_ours(c.name)]
             if stray:
                 raise IndexNotFoundError(
                     f"{p}: not a rabbit-rag index and not empty (holds {', '.join(sorted(stray)[:3])}"
                     f"{'…' if len(stray) > 3 else ''}); nothing was written. Give --index a new or empty folder."
                 )
-        p.mkdir(parents=True, exist_ok=True)
+
+    def _make_folder(self) -> None:
+        if not self.path.is_dir():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another writer made it first: fine, the lock decides
+                self.path.mkdir(mode=0o700)
+
+    def _open_index(
+        self,
+        embed_model: str | None,
+        default_embed_model: str | None,
+        embed_device: str | None,
+        embed_batch_size: int,
+        chunk_tokens: int | None,
+        chunk_overlap_sentences: int | None,
+        default_chunk_tokens: int,
+        default_overlap_sentences: int,
+    ) -> tuple[dict[str, Any], DocStore]:
+        """The manifest and the writable docstore, under the lock.
+
+        An existing index (a manifest, or a docstore that holds the index's configuration) must have
+        its docstore: a missing or empty one is an error, never a fresh empty index over lost data. A
+        damaged or missing manifest is rebuilt from the docstore; a schema-1 docstore is migrated."""
+        manifest_ok: dict[str, Any] | None = None
+        manifest_error: Exception | None = None
+        if (self.path / MANIFEST_FILE).exists():
+            try:
+                manifest_ok = read_manifest(self.path)
+            except IndexCorruptError as e:
+                manifest_error = e
+        docstore_path = self.path / DOCSTORE_FILE
+        existing = manifest_ok is not None or manifest_error is not None
+        store = DocStore(docstore_path, create=not existing)
+        try:
+            if not existing and store.get_meta(CONFIG_META_KEY) is not None:
+                manifest_error = IndexCorruptError(f"{self.path / MANIFEST_FILE}: missing")
+                existing = True
+            if manifest_ok is None and manifest_error is not None:
+                notice(f"{self.path}: manifest.json was missing or damaged; rebuilding it from the docstore")
+                manifest_ok = restore_manifest(self.path, store, str(manifest_error).split(": ", 1)[-1])
+                write_manifest(self.path, manifest_ok)
+                self._needs_publish = True
+            if manifest_ok is not None:
+                published = published_revision(manifest_ok)
+                if published is not None and store.revision() < published:
+                    raise stale_docstore_error(self.path, store.revision(), published)
+                if store.schema < SCHEMA_VERSION:
+                    notice(
+                        f"{self.path}: upgrading the index to format {FORMAT_VERSION} (document versions, checksums)"
+                    )
+                    store.migrate()
+                    manifest_ok["format_version"] = FORMAT_VERSION
+                    write_manifest(self.path, manifest_ok)
+                manifest = self._existing_manifest(
+                    manifest_ok, embed_model, chunk_tokens, chunk_overlap_sentences, embed_device, embed_batch_size
+                )
+            else:
+                manifest = self._new_manifest(
+                    embed_model if embed_model is not None else default_embed_model,
+                    embed_device,
+                    embed_batch_size,
+                    chunk_tokens if chunk_tokens is not None else default_chunk_tokens,
+                    chunk_overlap_sentences if chunk_overlap_sentences is not None else default_overlap_sentences,
+                )
+            save_config(store, manifest)
+        except BaseException:
+            store.close()
+            raise
+        return manifest, store
 
     def _existing_manifest(
         self,
+        manifest: dict[str, Any],
         embed_model: str | None,
         chunk_tokens: int | None,
         overlap: int | None,
         embed_device: str | None,
         batch_size: int,
     ) -> dict[str, Any]:
-        manifest = read_manifest(self.path)
         check_tokenizer(self.path, manifest)
         check_write_request(
             self.path, manifest, embed_model=embed_model, chunk_tokens=chunk_tokens, overlap_sentences=overlap
@@ -273,7 +367,8 @@ class IndexWriter:
         self.rev = self._store.begin()
 
     def close(self) -> dict[str, int]:
-        """Commit, publish a new generation when anything changed, and release the lock."""
+        """Commit, publish a new generation when anything changed (or the current one is missing or
+        damaged: it is rebuilt from the docstore), and release the lock."""
         try:
             self._flush_terms()
             if self.changed:
@@ -281,7 +376,13 @@ class IndexWriter:
             else:
                 self._store.rollback()
             previous = published_revision(self.manifest)
-            if self.changed or previous != self._store.revision():
+            stale = self._needs_publish or previous != self._store.revision()
+            if not self.changed and not stale:
+                problems = generation_problems(self.path, self.manifest)
+                if problems:
+                    notice(f"{self.path}: damaged search files ({'; '.join(problems[:3])}); rebuilding them")
+                    stale = True
+            if self.changed or stale:
                 publish(self.path, self._store, self.manifest)
             if self.mirror is not None:  # also catches an engine left behind by an earlier crash
                 self.mirror.sync(self.path, self._store, self.manifest, previous)
@@ -298,3 +399,9 @@ class IndexWriter:
         finally:
             self._store.close()
             self._lock.release()
+
+
+def _is_ours(name: str) -> bool:
+    """Generation folders and the writer's temporary files: an index whose manifest was lost (or a
+    creation that was interrupted) may hold them."""
+    return name.startswith(("gen-", ".gen-", f".{MANIFEST_FILE}."))

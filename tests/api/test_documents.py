@@ -169,8 +169,10 @@ def test_client_file_names_are_only_labels(client, keys, api_root) -> None:
     assert sorted(f["source"] for f in job["files"]) == sorted(["x.txt", "etc/passwd.txt", "win.txt", "a/b.txt"])
     after = sorted(p.relative_to(api_root.parent) for p in api_root.parent.rglob("*"))
     new = [p for p in after if p not in before]
-    # everything new is inside the collection's own index folder (its new generation); staging is empty again
-    assert new and all(p.parts[:2] == ("indexes", COLLECTION) for p in new), new
+    # everything new is inside the collection's own index folder (its new generation), or the job's
+    # record in the journal; staging is empty again
+    journal = ("indexes", ".jobs", f"{job['id']}.json")
+    assert new and all(p.parts[:2] == ("indexes", COLLECTION) or p.parts == journal for p in new), new
     assert not (api_root.parent / "x.txt").exists() and not (api_root / "x.txt").exists()
     assert list(client.app.state.rr.staging.dir.iterdir()) == []
 

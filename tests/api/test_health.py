@@ -15,21 +15,27 @@ def test_healthz_and_readyz_after_preload(client_factory, keys) -> None:
         assert r.json()["status"] == "loading"
         time.sleep(0.05)
     assert r.status_code == 200
-    body = r.json()
+    assert r.json() == {"status": "ready"}  # without a key: ready or not, nothing else
+    for who in ("read", "write"):
+        assert c.get("/readyz", headers=keys.h(who)).json() == {"status": "ready"}
+    assert c.get("/readyz", headers={"Authorization": "Bearer wrong"}).json() == {"status": "ready"}
+    body = c.get("/readyz", headers=keys.h("admin")).json()
     assert body["status"] == "ready" and body["collections"] == [COLLECTION] and body["problems"] == {}
     assert c.app.state.rr.collections.is_open(COLLECTION)  # opened at start-up, not by the first search
 
 
-def test_readyz_reports_a_broken_collection(client_factory, api_root) -> None:
+def test_readyz_reports_a_broken_collection_to_admins_only(client_factory, api_root, keys) -> None:
     broken = api_root / "고장"
     broken.mkdir()
-    (broken / "manifest.json").write_text("{not json")
+    (broken / "manifest.json").write_text("{not json")  # and no docstore to rebuild it from
     c = client_factory(api_preload=True)
     deadline = time.monotonic() + 60
     while c.get("/readyz").status_code == 503 and time.monotonic() < deadline:
         time.sleep(0.05)
-    body = c.get("/readyz").json()
+    assert c.get("/readyz").json() == {"status": "ready"}
+    body = c.get("/readyz", headers=keys.h("admin")).json()
     assert body["collections"] == [COLLECTION] and "고장" in body["problems"]
+    assert str(api_root) not in str(body) and "/tmp" not in str(body)  # no server paths, even for admins
 
 
 def test_metrics_count_requests_and_jobs(client, keys) -> None:

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("pypdfium2")
 from PIL import Image
 
+from rabbit_rag.api import collections as collections_module
 from rabbit_rag.api.originals import ORIGINALS_DIR, SourceFiles
 from rabbit_rag.api.pdfpages import PageNotFoundError, PageRenderer, locate, merge_boxes, render_page, squash
 from rabbit_rag.api.routers.pages import PngCache
@@ -271,6 +272,43 @@ def test_new_version_replaces_the_kept_pdf_and_delete_removes_it(client, keys, a
     assert r.status_code == 200
     assert list(folder.iterdir()) == []
     assert_error(client.get(f"/v1/collections/{COLLECTION}/documents/{doc_id}/pages/1", headers=keys.h("read")), 404)
+
+
+@pytest.mark.slow  # two uploads through a parse worker, ~40 s
+def test_page_image_reads_the_offsets_at_the_answers_revision(client, keys, monkeypatch) -> None:
+    """A citation's offsets point into the text of the revision its answer came from: the page endpoint
+    reads them there (``?revision=``), says plainly when that version's PDF was replaced, and 410s
+    once the revision is no longer kept; the chat endpoint, like ask, says which revision it read."""
+    first = _upload_pdf(client, keys, korean_pdf(THREE_PAGES))
+    doc_id = first["files"][0]["doc_id"]
+    r = client.post(
+        f"/v1/collections/{COLLECTION}/ask", json={"question": QUESTION, "top_k": 3}, headers=keys.h("read")
+    ).json()
+    old_rev, old = r["revision"], next(c for c in r["citations"] if c["source"] == "규정.pdf")
+    changed = [list(p) for p in THREE_PAGES]
+    changed[0] += ["개정으로 새로 들어온 조항이 인용의 위치를 뒤로 민다."] * 3
+    _upload_pdf(client, keys, korean_pdf(changed))
+    base = f"/v1/collections/{COLLECTION}/documents/{doc_id}"
+    h = keys.h("read")
+    then = client.get(base, params={"revision": old_rev}, headers=h).json()
+    assert then["text"][old["start"] : old["end"]] == old["quote"]
+    now = client.get(base, headers=h).json()
+    assert now["revision"] > old_rev and now["text"][old["start"] : old["end"]] != old["quote"]
+    url = f"{base}/pages/2?start={old['start']}&end={old['end']}&revision={old_rev}"
+    msg = assert_error(client.get(url, headers=h), 404, "NotFoundError")["message"]
+    assert f"revision {old_rev} is no longer kept" in msg
+    chat = client.post(
+        "/v1/chat/completions",
+        json={"model": COLLECTION, "messages": [{"role": "user", "content": QUESTION}]},
+        headers=h,
+    ).json()
+    assert chat["revision"] == now["revision"]
+    cite = next(c for c in chat["citations"] if c["source"] == "규정.pdf")
+    assert now["text"][cite["start"] : cite["end"]] == cite["quote"]
+    r = client.get(f"{base}/pages/2?start={cite['start']}&end={cite['end']}&revision={chat['revision']}", headers=h)
+    assert r.status_code == 200 and r.headers["x-highlight"] == "exact"
+    monkeypatch.setattr(collections_module, "SNAPSHOT_GRACE_S", 0.0)
+    assert_error(client.get(url, headers=h), 410, "GoneError")
 
 
 @pytest.mark.slow  # an upload through a parse worker, ~20 s

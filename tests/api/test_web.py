@@ -83,3 +83,46 @@ def test_me_without_auth(client_factory) -> None:
     c = client_factory(api_auth_disabled=True)
     body = c.get("/v1/me").json()
     assert body["auth"] == "disabled" and body["scopes"] == ["read", "write", "admin"]
+
+
+def test_follow_up_history_fits_the_chat_request_caps(client, keys) -> None:
+    """The web app sends earlier turns with each follow-up; ``fitHistory`` (chat.js) shortens and drops
+    them so a long conversation stays within the server's caps on a chat request instead of a 422."""
+    import json
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from tests.api.conftest import COLLECTION
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    history = [
+        {"question": f"질문 {i}은 무엇인가?", "answer": "긴 답변입니다. " * (400 if i % 3 else 2000)} for i in range(12)
+    ]
+    script = (
+        f"const m = await import({json.dumps((WEB_DIR / 'js' / 'chat.js').as_uri())});"
+        "let s = ''; for await (const b of process.stdin) s += b;"
+        "process.stdout.write(JSON.stringify(m.fitHistory(JSON.parse(s))));"
+    )
+    out = subprocess.run(
+        [node, "--input-type=module", "-e", script],
+        input=json.dumps(history, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    fitted = json.loads(out.stdout)
+    assert 1 <= len(fitted) < len(history) and fitted[-1]["question"] == history[-1]["question"]
+    messages = [m for t in fitted for m in ({"role": "user", "content": t["question"]},
+                                             {"role": "assistant", "content": t["answer"]})]  # fmt: skip
+    messages.append({"role": "user", "content": "그럼 대통령의 임기는?"})
+    body = {"model": COLLECTION, "messages": messages}
+    r = client.post("/v1/chat/completions", json=body, headers=keys.h("read"))
+    assert r.status_code == 200, r.text
+    unfitted = [m for t in history for m in ({"role": "user", "content": t["question"]},
+                                              {"role": "assistant", "content": t["answer"]})]  # fmt: skip
+    assert_error(client.post("/v1/chat/completions", json={**body, "messages": unfitted}, headers=keys.h("read")), 422)

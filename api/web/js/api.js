@@ -11,6 +11,7 @@ const STATUS_TEXT = {
   403: "이 키로는 할 수 없는 작업입니다",
   404: "찾을 수 없습니다",
   409: "지금은 할 수 없습니다 (충돌)",
+  410: "그 판은 더 이상 보관되어 있지 않습니다",
   413: "파일이 너무 큽니다",
   415: "지원하지 않는 파일 형식입니다",
   422: "입력을 확인하세요",
@@ -105,8 +106,10 @@ export class Api {
     return this.request("GET", `/v1/collections/${enc(name)}/documents?limit=${limit}&offset=${offset}`);
   }
 
-  document(name, docId) {
-    return this.request("GET", `/v1/collections/${enc(name)}/documents/${enc(docId)}`);
+  /** A document with its text; `revision` (an answer's) reads the text its citations point into. */
+  document(name, docId, revision) {
+    const q = revision === undefined || revision === null ? "" : `?revision=${enc(revision)}`;
+    return this.request("GET", `/v1/collections/${enc(name)}/documents/${enc(docId)}${q}`);
   }
 
   deleteDocument(name, docId) {
@@ -119,10 +122,11 @@ export class Api {
 
   /**
    * The page image of a PDF citation as an object URL (revoke it when done) and its highlight status.
-   * 예: const {url, highlight} = await api.pageImage("규정", docId, 2, 120, 160, 1000);
+   * 예: const {url, highlight} = await api.pageImage("규정", docId, 2, 120, 160, 1000, 7);
    */
-  async pageImage(name, docId, page, start, end, width, signal) {
+  async pageImage(name, docId, page, start, end, width, revision, signal) {
     const q = new URLSearchParams({ start, end, width });
+    if (revision !== undefined && revision !== null) q.set("revision", revision);
     const path = `/v1/collections/${enc(name)}/documents/${enc(docId)}/pages/${page}?${q}`;
     const response = await this.request("GET", path, { signal, raw: true });
     const blob = await response.blob();
@@ -188,6 +192,7 @@ export class Api {
             citations: chunk.citations || [],
             sources: chunk.sources || [],
             generator: chunk.generator,
+            revision: chunk.revision,
             notes: [],
           },
         };

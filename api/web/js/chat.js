@@ -5,6 +5,23 @@
 import { $, append, h } from "./dom.js";
 
 const MAX_TURNS = 8; // the server keeps the last 8 turns too
+// the server caps a chat request (64 messages, 8,000 characters each, 32,000 in all): earlier turns
+// are sent shortened and the oldest dropped so a long conversation never turns into a 422
+const MAX_MESSAGE_CHARS = 8000;
+const MAX_HISTORY_CHARS = 24000;
+
+/** The last turns that fit the server's limits on a chat request, oldest first. */
+export function fitHistory(history) {
+  const out = [];
+  let total = 0;
+  for (const turn of history.slice(-MAX_TURNS).reverse()) {
+    const t = { question: turn.question.slice(0, MAX_MESSAGE_CHARS), answer: turn.answer.slice(0, MAX_MESSAGE_CHARS) };
+    total += t.question.length + t.answer.length;
+    if (total > MAX_HISTORY_CHARS) break;
+    out.unshift(t);
+  }
+  return out;
+}
 const MARKER = /\[(\d{1,3})\]/g;
 
 /** Split an answer into text and citation buttons for its [n] markers. */
@@ -97,7 +114,7 @@ export class Chat {
     let text = "";
     let done = null;
     try {
-      const history = this.history.slice(-MAX_TURNS);
+      const history = fitHistory(this.history);
       for await (const ev of this.api().ask(name, question, history, this.abort.signal)) {
         if (ev.type === "token") {
           if (!text) body.replaceChildren();
@@ -109,6 +126,8 @@ export class Chat {
         }
       }
       if (!done) throw new Error("답변이 끝까지 오지 않았습니다");
+      // each citation remembers the revision its offsets point into (the viewer reads that text)
+      done.citations = (done.citations || []).map((c) => ({ ...c, revision: done.revision }));
       body.replaceChildren(...renderAnswer(done.answer, done.citations, this.onCite));
       this.renderSources(meta, done);
       this.history.push({ question, answer: done.answer });

@@ -12,7 +12,7 @@ export class Viewer {
     this.api = api;
     this.collection = collection;
     this.dialog = $("viewer");
-    this.texts = new Map(); // `${collection}/${doc_id}` → Promise of the document
+    this.texts = new Map(); // `${collection}/${doc_id}@${revision}` → Promise of the document
     this.objectUrl = null;
     this.abort = null;
     $("viewer-close").addEventListener("click", () => this.dialog.close());
@@ -38,10 +38,14 @@ export class Viewer {
     img.hidden = true;
   }
 
-  documentText(docId) {
-    const key = `${this.collection()}/${docId}`;
+  /** The document as of `revision` (the answer's), or the current one once that revision is gone (410). */
+  documentText(docId, revision) {
+    const key = `${this.collection()}/${docId}@${revision ?? ""}`;
     if (!this.texts.has(key)) {
-      const p = this.api().document(this.collection(), docId);
+      const name = this.collection();
+      const p = this.api()
+        .document(name, docId, revision)
+        .catch((err) => (err.status === 410 ? this.api().document(name, docId) : Promise.reject(err)));
       p.catch(() => this.texts.delete(key));
       this.texts.set(key, p);
     }
@@ -62,7 +66,7 @@ export class Viewer {
     $("viewer-body").classList.toggle("has-page", Boolean(c.page));
     if (!this.dialog.open) this.dialog.showModal();
 
-    const textJob = this.documentText(c.doc_id).then(
+    const textJob = this.documentText(c.doc_id, c.revision).then(
       (doc) => {
         if (signal.aborted) return;
         const text = doc.text;
@@ -95,7 +99,7 @@ export class Viewer {
       status.textContent = `${c.page}쪽 이미지를 그리는 중…`;
       const width = Math.min(2000, Math.max(400, Math.round((this.dialog.clientWidth * (window.devicePixelRatio || 1)) / 100) * 100));
       try {
-        const page = await this.api().pageImage(this.collection(), c.doc_id, c.page, c.start, c.end, width, signal);
+        const page = await this.api().pageImage(this.collection(), c.doc_id, c.page, c.start, c.end, width, c.revision, signal);
         if (signal.aborted) {
           URL.revokeObjectURL(page.url);
           return;

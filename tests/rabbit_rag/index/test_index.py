@@ -13,6 +13,7 @@ from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError
 from rabbit_rag.index import generation as generation_mod
 from rabbit_rag.index import open_index
 from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore
+from rabbit_rag.index.manifest import write_manifest
 from rabbit_rag.ingest import ingest_documents, ingest_paths
 from rabbit_rag.types import Document
 
@@ -82,7 +83,7 @@ def test_tokenizer_mismatch_is_an_error(tmp_path: Path) -> None:
     ingest_documents(DOCS, index, embed_model="none", progress=False)
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
     manifest["tokenizer"]["version"] = 0
-    (index / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(index, manifest)  # as an index built elsewhere (a hand edit is damage: see test_integrity)
     with pytest.raises(IndexMismatchError, match="tokenizer"):
         open_index(index)
     with pytest.raises(IndexMismatchError, match="tokenizer"):
