@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rabbit_rag.api.collections import CollectionRegistry, check_name
-from rabbit_rag.api.errors import ConflictError
+from rabbit_rag.api.errors import ConflictError, GoneError
 from rabbit_rag.backends import drop_engine_collection, engine_collection_names, open_engine_index
 from rabbit_rag.backends.reader import EngineIndex
 from rabbit_rag.errors import IndexLockedError, IndexNotFoundError
@@ -51,6 +51,16 @@ class EngineCollectionRegistry(CollectionRegistry):
 
     def names(self) -> list[str]:
         return engine_collection_names(self.backend, self.token)
+
+    def at_revision(self, name: str, revision: int | None) -> tuple[EngineIndex, int]:  # type: ignore[override]
+        """The engine holds only the current revision: an older one is 410 (search again)."""
+        index = self.get(name)
+        if revision is None or revision == index.revision:
+            return index, index.revision
+        raise GoneError(
+            f"revision {revision} of collection {name!r} is not on the search engine, which holds only the "
+            f"current one ({index.revision}); search again and use the revision it returns"
+        )
 
     def get(self, name: str) -> EngineIndex:  # type: ignore[override]
         """The collection's reader (one per process; it holds no state but the embedding model)."""

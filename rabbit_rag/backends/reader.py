@@ -286,14 +286,30 @@ class EngineIndex:
         for r in self._coll.scan(self._coll.chunks, ["chunk_id", "dense"], batch=500):
             yield int(r["chunk_id"]), np.asarray(r["dense"], dtype=np.float32)
 
-    def documents(self, limit: int | None = None, offset: int = 0) -> list[StoredDocument]:
+    def _check_revision(self, revision: int | None) -> None:
+        """The engine holds the current revision only (the writer's folder keeps the older ones)."""
+        if revision is not None and int(revision) != self.revision:
+            raise InvalidInputError(
+                f"revision {revision} is not on the engine, which holds only the current one ({self.revision})"
+            )
+
+    def documents(
+        self, limit: int | None = None, offset: int = 0, *, revision: int | None = None
+    ) -> list[StoredDocument]:
         """Live documents, ordered by source (the engine has no ORDER BY: sorted here)."""
+        self._check_revision(revision)
         docs = sorted(
             (_doc(r) for r in self._coll.scan(self._coll.docs, DOC_FIELDS)), key=lambda d: (d.source, d.doc_id)
         )
         return docs[offset : None if limit is None else offset + limit]
 
-    def document(self, doc_id: str) -> StoredDocument | None:
+    def document_count(self, *, revision: int | None = None) -> int:
+        """How many live documents the engine holds."""
+        self._check_revision(revision)
+        return int(self.counts().get("documents", 0))
+
+    def document(self, doc_id: str, *, revision: int | None = None) -> StoredDocument | None:
+        self._check_revision(revision)
         rows = self._coll.get(self._coll.docs, [doc_id], DOC_FIELDS)
         return _doc(rows[0]) if rows else None
 
@@ -303,7 +319,8 @@ class EngineIndex:
         doc = self.document(doc_id_for(uri))
         return doc if doc is not None and doc.uri == uri else None
 
-    def document_text(self, doc_id: str) -> str | None:
+    def document_text(self, doc_id: str, *, revision: int | None = None) -> str | None:
+        self._check_revision(revision)
         doc = self._coll.get(self._coll.docs, [doc_id], ["n_parts"])
         if not doc:
             return None
