@@ -166,7 +166,7 @@ class RayPool:
             import ray
         except ImportError as e:
             raise InvalidInputError(
-                f"--ray {address}: Ray is not installed ({e}); install the extra: pip install 'rabbit-rag[ray]'"
+                f"--ray {address}: Ray is not installed ({e}); install the extra: pip install -e '.[ray]'"
             ) from None
         self._ray = ray
         self._started = False

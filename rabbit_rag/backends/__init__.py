@@ -5,7 +5,7 @@ default. An engine backend — Milvus, embedded as Milvus Lite or as a server/cl
 copy of everything readers need and answers BM25 (our Kiwi weights as sparse vectors) and dense
 searches, so any number of stateless API replicas can serve one collection. The writer's index folder
 stays the source of truth (docs/scaling.md). Everything needing ``pymilvus`` is imported on first use:
-``pip install 'rabbit-rag[milvus]'``.
+``pip install -e '.[milvus]'``.
 
 예::
 

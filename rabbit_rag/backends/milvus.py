@@ -118,7 +118,7 @@ def client_for(backend: BackendURI, token: str | None = None) -> Any:
             from pymilvus import MilvusClient
         except ImportError as e:  # pragma: no cover - depends on the install
             raise BackendError(
-                f"backend {backend}: pymilvus is not installed ({e}); install the extra: pip install 'rabbit-rag[milvus]'"
+                f"backend {backend}: pymilvus is not installed ({e}); install the extra: pip install -e '.[milvus]'"
             ) from None
         try:
             client = MilvusClient(uri=backend.target, token=token or "")
@@ -212,6 +212,9 @@ class MilvusCollections:
             s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR_BYTES)
             #: the chunk's text did not fit a VARCHAR: read it from the document text instead
             s.add_field("text_in_doc", DataType.BOOL)
+            #: the chunk's blocks (list items, table rows, headings) as the docstore keeps them: JSON with
+            #: offsets relative to the chunk (rabbit_rag.index.docstore.blocks_json)
+            s.add_field("blocks", DataType.VARCHAR, max_length=MAX_VARCHAR_BYTES, nullable=True)
             s.add_field("dl", DataType.INT64)
             s.add_field("bm25", DataType.SPARSE_FLOAT_VECTOR)
             ip = c.prepare_index_params()

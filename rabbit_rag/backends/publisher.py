@@ -37,6 +37,7 @@ from rabbit_rag.backends.milvus import (
     EMPTY_DIMENSION,
     MAX_VARCHAR_BYTES,
     TEXT_PART_CHARS,
+    BackendError,
     MilvusCollections,
     fit_bytes,
 )
@@ -260,6 +261,7 @@ class EnginePublisher:
             "title": None if r.title is None else fit_bytes(r.title),
             "text": r.text if fits else "",
             "text_in_doc": not fits,
+            "blocks": _fitting_blocks(r),
             "dl": doc_length(r.term_ids),
             "bm25": chunk_weights(r.term_ids, avgdl, params) or {EMPTY_DIMENSION: 1.0},
         }
@@ -307,3 +309,16 @@ class EnginePublisher:
         coll.delete(coll.docs, doc_ids)
         parts = [f"{r['doc_id']}:{i:06d}" for r in rows for i in range(int(r["n_parts"]))]
         coll.delete(coll.texts, parts)
+
+
+def _fitting_blocks(r: ChunkRecord) -> str | None:
+    """The chunk's blocks JSON for the engine's VARCHAR field.
+
+    A chunk is at most a few hundred tokens, so its blocks fit by far; should one not fit, the writer
+    stops with the chunk named rather than publish a chunk whose blocks are silently gone."""
+    if r.blocks is not None and len(r.blocks.encode("utf-8")) > MAX_VARCHAR_BYTES:
+        raise BackendError(
+            f"chunk {r.chunk_id} of {r.source}: its block list ({len(r.blocks)} characters) does not fit "
+            f"a Milvus string of {MAX_VARCHAR_BYTES} bytes"
+        )
+    return r.blocks

@@ -30,7 +30,7 @@ from rabbit_rag.backends.milvus import TEXT_PART_CHARS, MilvusCollections, quote
 from rabbit_rag.backends.uri import BackendURI, parse_backend
 from rabbit_rag.embeddings import Embedder, is_none_model, load_embedder
 from rabbit_rag.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError, ModelUnavailableError
-from rabbit_rag.index.docstore import StoredDocument
+from rabbit_rag.index.docstore import StoredDocument, blocks_from_json
 from rabbit_rag.index.filters import SearchFilter
 from rabbit_rag.index.manifest import check_tokenizer
 from rabbit_rag.notices import notice
@@ -38,7 +38,9 @@ from rabbit_rag.retrieval import make_retriever
 from rabbit_rag.text.terms import bm25_query_terms
 from rabbit_rag.types import Chunk, ScoredChunk, SearchMode
 
-CHUNK_FIELDS = ["chunk_id", "doc_id", "source", "start", "end", "text", "page", "section", "title", "text_in_doc"]
+CHUNK_FIELDS = [
+    "chunk_id", "doc_id", "source", "start", "end", "text", "page", "section", "title", "text_in_doc", "blocks",
+]  # fmt: skip
 DOC_FIELDS = [
     "doc_id", "uri", "source", "title", "content_hash", "size", "mtime_ns", "n_chars", "n_chunks", "metadata",
     "created_at", "updated_at",
@@ -256,6 +258,7 @@ class EngineIndex:
         return Chunk(
             chunk_id=int(r["chunk_id"]), doc_id=r["doc_id"], source=r["source"], start=int(r["start"]),
             end=int(r["end"]), text=text, page=r.get("page"), section=r.get("section"), title=r.get("title"),
+            blocks=blocks_from_json(r.get("blocks"), int(r["start"])),
         )  # fmt: skip
 
     def _text_range(self, doc_id: str, start: int, end: int) -> str:

@@ -38,6 +38,8 @@ class ChunkRecord:
     embedding: np.ndarray | None  # float32
     source: str
     title: str | None
+    #: the docstore's ``chunks.blocks`` value as stored (offsets relative to the chunk), or None
+    blocks: str | None = None
 
 
 @dataclass(slots=True)
@@ -72,7 +74,9 @@ def live_chunk_rows(store: DocStore, after_rev: int | None = None, batch: int = 
         rows = _rows(
             store,
             'SELECT c.chunk_id, c.doc_id, c.ord, c.start, c."end", c.page, c.section, c.text, c.terms, c.embedding,'
-            " d.source, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+            f" d.source, d.title, {store._blocks_col} FROM chunks c"
+            # documents are versioned (one row per version): a live chunk belongs to the live version
+            " JOIN documents d ON d.doc_id = c.doc_id AND d.removed_rev IS NULL"
             f" WHERE c.removed_rev IS NULL{extra} AND c.chunk_id > ? ORDER BY c.chunk_id LIMIT ?",
             [*params, last, batch],
         )
@@ -83,7 +87,7 @@ def live_chunk_rows(store: DocStore, after_rev: int | None = None, batch: int = 
                 chunk_id=r[0], doc_id=r[1], ord=r[2], start=r[3], end=r[4], page=r[5], section=r[6], text=r[7],
                 term_ids=np.frombuffer(r[8], dtype="<u4"),
                 embedding=None if r[9] is None else np.frombuffer(r[9], dtype="<f2").astype(np.float32),
-                source=r[10], title=r[11],
+                source=r[10], title=r[11], blocks=r[12],
             )  # fmt: skip
         last = rows[-1][0]
 
@@ -147,7 +151,13 @@ def live_document_rows(store: DocStore, after_rev: int | None = None, batch: int
 
 def removed_document_ids(store: DocStore, after_rev: int) -> list[str]:
     """Documents removed after ``after_rev`` (and not live again since)."""
-    rows = _rows(store, "SELECT doc_id FROM documents WHERE removed_rev IS NOT NULL AND removed_rev > ?", (after_rev,))
+    # a replaced document leaves its old version removed and a new one live: it is not gone
+    rows = _rows(
+        store,
+        "SELECT DISTINCT doc_id FROM documents d WHERE removed_rev IS NOT NULL AND removed_rev > ?"
+        " AND NOT EXISTS (SELECT 1 FROM documents l WHERE l.doc_id = d.doc_id AND l.removed_rev IS NULL)",
+        (after_rev,),
+    )
     return [r[0] for r in rows]
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLES
 
-pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'rabbit-rag[milvus]')")
+pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install -e '.[milvus]')")
 pytest.importorskip("milvus_lite", reason="Milvus Lite (the embedded engine) is not installed for this platform")
 
 

@@ -106,7 +106,7 @@ def test_staged_uploads_and_documents(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ray_runs_the_same_workers(corpus: Path, tmp_path: Path) -> None:
     """``--ray local`` starts a local Ray instance and runs the workers as Ray actors."""
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'rabbit-rag[ray]')")
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
     serial = ingest_paths([corpus], tmp_path / "serial", embed_model="none", progress=False)
     opts = dataclasses.replace(IngestOptions(), workers=2, ray_address="local")
     par = ingest_paths([corpus], tmp_path / "ray", embed_model="none", options=opts, progress=False)
