@@ -266,6 +266,10 @@ class CollectionRegistry:
             "updated_at": index.manifest.get("updated_at"),
         }
 
+    def created(self, name: str) -> int:
+        """When the collection last changed (seconds since the epoch): its manifest's change time."""
+        return int((self.path(name) / MANIFEST_FILE).stat().st_mtime)
+
     def clean_trash(self) -> None:
         """Finish deletions a crash interrupted."""
         for child in self.root.glob(".deleting-*"):

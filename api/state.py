@@ -24,12 +24,14 @@ from fastapi import Request
 from rabbit_rag.api.answers import AnswerEngines
 from rabbit_rag.api.auth import KeyStore, keys_file_for
 from rabbit_rag.api.collections import CollectionRegistry
+from rabbit_rag.api.engine_collections import EngineCollectionRegistry
 from rabbit_rag.api.errors import scrub_paths
 from rabbit_rag.api.jobs import Job, JobManager
 from rabbit_rag.api.journal import JobJournal
 from rabbit_rag.api.metrics import Metrics
 from rabbit_rag.api.originals import ingest_keeping_originals
 from rabbit_rag.api.uploads import StagedFile, Staging
+from rabbit_rag.backends import parse_backend
 from rabbit_rag.components import configure_process
 from rabbit_rag.settings import Settings
 from rabbit_rag.text.kiwi import get_kiwi
@@ -56,7 +58,9 @@ class AppState:
     def build(cls, settings: Settings, metrics: Metrics) -> AppState:
         configure_process(settings)
         keys = KeyStore(keys_file_for(settings.index_root, settings.api_keys_file), settings.api_keys)
-        collections = CollectionRegistry(settings.index_root, settings)
+        # with an engine backend every read goes to the engine: replicas keep no state (api/engine_collections.py)
+        registry = EngineCollectionRegistry if parse_backend(settings.backend) else CollectionRegistry
+        collections = registry(settings.index_root, settings)
         collections.clean_trash()
 
         def finished(job: Job) -> None:

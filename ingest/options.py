@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rabbit_rag.backends import engine_publisher
 from rabbit_rag.embeddings import DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_MODEL
 from rabbit_rag.index import IndexWriter
 from rabbit_rag.ingest.readers import read_bytes
@@ -51,6 +52,13 @@ class IngestOptions:
     vector_index: str | None = None
     #: Commit (acknowledge) what was ingested so far at least this often.
     checkpoint_seconds: float = 30.0
+    #: A search engine the writer publishes to after the local generation (``milvus://…``; None: local only).
+    backend: str | None = None
+    backend_token: str | None = None
+    #: Processes that read, analyze and embed files (1: in this process); see ``rabbit_rag.ingest.parallel``.
+    workers: int = 1
+    #: Run those workers on a Ray cluster at this address instead of local processes.
+    ray_address: str | None = None
 
     @classmethod
     def from_settings(cls, s: Settings) -> IngestOptions:
@@ -66,6 +74,10 @@ class IngestOptions:
             ),
             parse_isolation=s.parse_isolation,
             parse_memory_mb=s.parse_memory_mb or None,
+            backend=s.backend,
+            backend_token=s.backend_token.get_secret_value() if s.backend_token else None,
+            workers=s.ingest_workers,
+            ray_address=s.ray_address,
             vector_index=s.vector_index,
         )
 
@@ -88,6 +100,7 @@ class IngestOptions:
             chunk_overlap_sentences=chunk_overlap_sentences,
             default_chunk_tokens=self.default_chunk_tokens,
             default_overlap_sentences=self.default_overlap_sentences,
+            mirror=engine_publisher(self.backend, self.backend_token),
             vector_index=self.vector_index,
         )
 

@@ -254,8 +254,9 @@ class _Ingest:
             raise EmptyDocumentError(item.source, "no text after normalization")
         return doc
 
-    def _write(self, item: _Item, doc: Document, spans: list[ChunkSpan]) -> None:
-        """Write a batch of the current document's chunks (embedding them first)."""
+    def _write(self, item: _Item, doc: Document, spans: list[ChunkSpan], vectors: np.ndarray | None = None) -> None:
+        """Write a batch of the current document's chunks (embedding them first, unless a parallel
+        worker already did: ``vectors``)."""
         if item.doc_id is None:
             meta = dict(doc.metadata)
             if doc.pages:
@@ -265,9 +266,9 @@ class _Ingest:
                 metadata=meta, size=item.size, mtime_ns=item.mtime_ns,
             )  # fmt: skip
         texts = [doc.text[s.start : s.end] for s in spans]
-        vectors: np.ndarray | None = None
-        if self.embedder is not None:
+        if vectors is None and self.embedder is not None:
             vectors = self.embedder.embed(texts)
+        if vectors is not None:
             self.report.embedded += len(texts)
         rows = [
             ChunkRow(
@@ -309,18 +310,25 @@ class _Ingest:
             if not batch.last:
                 continue
             pending = []
-            assert item.outcome is not None
-            self.report.record(item.outcome)
-            if on_outcome is not None:
-                on_outcome(item.outcome)
-            if progress is not None:
-                # failures are listed once, in the report; the bar only counts them
-                if item.outcome.status == "failed":
-                    progress.set_postfix(failed=len(self.report.failed), refresh=False)
-                progress.update(1)
-            if time.monotonic() - last > self.options.checkpoint_seconds:
-                self.writer.checkpoint()
-                last = time.monotonic()
+            last = self.done(item, progress, on_outcome, last)
+
+    def done(self, item: _Item, progress: tqdm | None, on_outcome: OutcomeCallback | None, last: float) -> float:
+        """Report an item's outcome and checkpoint when it is time; returns the last checkpoint's time.
+
+        Shared by the serial loop and the parallel runner (``rabbit_rag.ingest.parallel``)."""
+        assert item.outcome is not None
+        self.report.record(item.outcome)
+        if on_outcome is not None:
+            on_outcome(item.outcome)
+        if progress is not None:
+            # failures are listed once, in the report; the bar only counts them
+            if item.outcome.status == "failed":
+                progress.set_postfix(failed=len(self.report.failed), refresh=False)
+            progress.update(1)
+        if time.monotonic() - last > self.options.checkpoint_seconds:
+            self.writer.checkpoint()
+            last = time.monotonic()
+        return last
 
     def sync(self) -> None:
         """Remove documents whose files are gone (documents added from memory are left alone)."""
@@ -359,11 +367,17 @@ def _execute(
         index, embed_model=embed_model, chunk_tokens=chunk_tokens, chunk_overlap_sentences=chunk_overlap_sentences
     ) as writer:
         report.embedding_model = writer.manifest["embedding"].get("model")
-        worker = options.parse_worker()
+        parallel = options.workers > 1 or bool(options.ray_address)
+        worker = None if parallel else options.parse_worker()  # parallel workers parse in their own children
         runner = _Ingest(writer, report, options, options.parser(worker))
         bar = _progress_bar(total, progress)
         try:
-            runner.run(items, bar, on_outcome)
+            if parallel:
+                from rabbit_rag.ingest.parallel import run_parallel  # the same steps, spread over processes
+
+                run_parallel(runner, items, bar, on_outcome)
+            else:
+                runner.run(items, bar, on_outcome)
         finally:
             bar.close()
             if worker is not None:

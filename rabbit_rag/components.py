@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rabbit_rag.backends import open_engine_index, parse_backend
 from rabbit_rag.index.reader import Index, open_index
 from rabbit_rag.notices import notice
 from rabbit_rag.retrieval import Retriever, make_retriever
@@ -27,8 +28,10 @@ from rabbit_rag.settings import Settings
 from rabbit_rag.text.kiwi import configure_kiwi
 
 # The engine and the generators are imported by the functions that build them: a search (the CLI's
-# first answer, benchmarks/first_answer.py) needs neither.
+# first answer, benchmarks/first_answer.py) needs neither. The engine backend's reader (pymilvus) is
+# imported by open_engine_index on first use.
 if TYPE_CHECKING:
+    from rabbit_rag.backends.reader import EngineIndex
     from rabbit_rag.embeddings import Embedder
     from rabbit_rag.engine import Engine
     from rabbit_rag.generators.base import Generator
@@ -39,8 +42,14 @@ def configure_process(settings: Settings) -> None:
     configure_kiwi(settings.kiwi_workers)
 
 
-def open_index_from_settings(settings: Settings, path: str | Path) -> Index:
-    """Open the index folder at ``path`` for reading (embedding model on ``settings.embed_device``)."""
+def open_index_from_settings(settings: Settings, path: str | Path) -> Index | EngineIndex:
+    """Open the index at ``path`` for reading (embedding model on ``settings.embed_device``): the local
+    folder, or — with ``settings.backend`` — the engine collection named by the folder's name (no local
+    file is read: the engine holds everything, see docs/scaling.md)."""
+    if parse_backend(settings.backend) is not None:
+        token = settings.backend_token.get_secret_value() if settings.backend_token else None
+        assert settings.backend is not None
+        return open_engine_index(settings.backend, Path(path).name, embed_device=settings.embed_device, token=token)
     return open_index(path, embed_device=settings.embed_device)
 
 

@@ -79,6 +79,18 @@ class Settings(BaseSettings):
 
     # where indexes live
     index_root: Path = Field(Path("indexes"), description="Folder holding one index folder per collection.")
+    backend: str | None = Field(
+        None,
+        description="Search backend: local (the index folder, default), milvus:///path/engine.db (Milvus Lite) or "
+        "milvus://host:19530 (a Milvus server or cluster). See docs/scaling.md.",
+    )
+    backend_token: SecretStr | None = Field(None, description="API key or user:password of the Milvus server.")
+    ingest_workers: int = Field(
+        1, ge=1, le=256, description="Processes that read, analyze (Kiwi) and embed files during an ingest."
+    )
+    ray_address: str | None = Field(
+        None, description="Run ingest workers on this Ray cluster (auto, ray://host:10001, or local for a new one)."
+    )
 
     # the HTTP API (rabbit-rag serve); see docs/api.md
     api_host: str = Field("127.0.0.1", description="Interface rabbit-rag serve listens on.")

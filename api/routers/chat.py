@@ -153,6 +153,5 @@ def list_models(state: State, who: Caller) -> schemas.ModelList:
     cards = []
     for name in state.collections.names():
         if who.can("read", name):
-            mtime = int((state.collections.path(name) / "manifest.json").stat().st_mtime)
-            cards.append(schemas.ModelCard(id=name, created=mtime))
+            cards.append(schemas.ModelCard(id=name, created=state.collections.created(name)))
     return schemas.ModelList(data=cards)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, print_json, settings
 from rabbit_rag.cli.render import citation_lines
 from rabbit_rag.limits import MAX_ASK_K
 
@@ -45,6 +45,7 @@ def ask(
         None, "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {question, answer, generator, ...}."),
+    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
 ) -> None:
     """Answer a question from an index, citing the exact passages.
 
@@ -60,7 +61,7 @@ def ask(
     from rabbit_rag.components import engine_from_settings, open_index_from_settings
     from rabbit_rag.engine import DoneEvent, TokenEvent, check_question
 
-    s = settings()
+    s = settings(backend)
     answer = None
     with cli_errors(as_json):
         check_question(question, s.max_question_chars)  # before loading anything

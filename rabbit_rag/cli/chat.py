@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, err, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, settings
 from rabbit_rag.cli.render import citation_lines, source_lines
 from rabbit_rag.errors import RabbitRagError
 from rabbit_rag.limits import MAX_ASK_K
@@ -180,6 +180,7 @@ def chat(
     model: str | None = typer.Option(
         None, "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
     ),
+    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
 ) -> None:
     """Chat with an index: follow-up questions, answers with citations.
 
@@ -196,7 +197,7 @@ def chat(
     from rabbit_rag.components import engine_from_settings, open_index_from_settings
     from rabbit_rag.text.kiwi import get_kiwi
 
-    s = settings()
+    s = settings(backend)
     with cli_errors():
         idx = open_index_from_settings(s, index)
         engine = engine_from_settings(s, idx, llm=llm, mode=mode, k=k, model=model)

@@ -22,6 +22,11 @@ EXTRA_MODULES: dict[str, frozenset[str]] = {
 }
 
 INDEX_ROOT_HELP = "Folder holding one index folder per collection (default: RABBIT_RAG_INDEX_ROOT, else indexes)."
+BACKEND_HELP = (
+    "Search backend: local (the index folder), milvus:///path/engine.db (Milvus Lite) or milvus://host:19530 "
+    "(a Milvus server or cluster). With an engine, --index names the collection (its folder name) and readers "
+    "need no local files. Default: RABBIT_RAG_BACKEND, else local. See docs/scaling.md."
+)
 
 
 #: The config file named by ``rabbit-rag --config PATH`` (or ``RABBIT_RAG_CONFIG``) for this invocation;
@@ -38,13 +43,16 @@ def config_path() -> Path | None:
     return _config_path[0]
 
 
-def settings() -> Settings:
-    """The effective settings: ``RABBIT_RAG_*`` variables over the config file over the defaults.
+def settings(backend: str | None = None) -> Settings:
+    """The effective settings: ``RABBIT_RAG_*`` variables over the config file over the defaults;
+    ``backend`` (from ``--backend``) overrides both for ``backend``.
 
-    A value that does not parse, a key in the file that is not a setting, or a missing ``--config``
-    file is a clear error naming the variable or the file (exit 2), not a traceback."""
+    A value that does not parse, a key in the file that is not a setting, a missing ``--config``
+    file or a backend URI that does not parse is a clear error naming the variable or the file
+    (exit 2), not a traceback."""
     from pydantic import ValidationError
 
+    from rabbit_rag.backends import parse_backend
     from rabbit_rag.components import configure_process
     from rabbit_rag.settings import Settings, config_file, setting_sources
 
@@ -61,6 +69,13 @@ def settings() -> Settings:
             where = source if source.startswith("RABBIT_RAG_") else f"{source}: {name}"
             err(f"error: {where}={problem.get('input')!r}: {problem['msg']}")
         err("Fix or unset these settings (`rabbit-rag config` lists every setting and where it comes from).")
+        raise typer.Exit(2) from None
+    if backend is not None:
+        s = s.model_copy(update={"backend": backend})
+    try:
+        parse_backend(s.backend)
+    except RabbitRagError as e:
+        err(f"error: {e}")
         raise typer.Exit(2) from None
     configure_process(s)
     return s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from rabbit_rag.cli.app import eval_app
-from rabbit_rag.cli.common import cli_errors, print_json, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, print_json, settings
 
 
 @eval_app.command("retrieval")
@@ -27,6 +27,9 @@ def eval_retrieval(
         "hybrid", "--mode", "-m", metavar="MODE", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    backend: str | None = typer.Option(
+        None, "--backend", metavar="URI", help=BACKEND_HELP + " The temporary collection is dropped afterwards."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
     """Measure retrieval on KorQuAD 1.0: recall@k, MRR@10, nDCG@10.
@@ -54,7 +57,7 @@ def eval_retrieval(
             k=k,
             embed_model=embed_model,
             mode=mode,
-            settings=settings(),
+            settings=settings(backend),
             limit=limit,  # type: ignore[arg-type]
         )
     if as_json:

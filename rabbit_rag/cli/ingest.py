@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, print_json, settings
 
 
 @app.command()
@@ -27,6 +28,24 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 3 when any file failed."),
     chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Chunk budget for a new index (default 256)."),
+    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        metavar="N",
+        min=1,
+        max=256,
+        help="Processes that read, analyze (Kiwi) and embed files; one writer commits what they make "
+        "(default: RABBIT_RAG_INGEST_WORKERS, 1).",
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help="Run those workers on a Ray cluster: auto, ray://head:10001, or local to start one here "
+        "(needs the ray extra). Default: RABBIT_RAG_RAY_ADDRESS.",
+    ),
 ) -> None:
     """Read documents into an index (created when new).
 
@@ -39,14 +58,21 @@ def ingest(
     Examples:
       rabbit-rag ingest samples --index indexes/sample --embed-model none
       rabbit-rag ingest ~/문서/규정 --index indexes/규정 --sync
+
+      rabbit-rag ingest ~/문서 --index indexes/문서 --workers 4 --backend milvus://10.0.0.5:19530
     """
     from rabbit_rag.ingest import IngestOptions, ingest_paths
 
-    s = settings()
+    s = settings(backend)
+    options = IngestOptions.from_settings(s)
+    if workers is not None or ray is not None:
+        options = dataclasses.replace(
+            options, workers=workers or options.workers, ray_address=ray if ray is not None else options.ray_address
+        )
     with cli_errors(as_json):
         report = ingest_paths(
-            [str(p) for p in paths], index, embed_model=embed_model, sync=sync,
-            options=IngestOptions.from_settings(s), chunk_tokens=chunk_tokens,
+            [str(p) for p in paths], index, embed_model=embed_model, sync=sync, options=options,
+            chunk_tokens=chunk_tokens,
         )  # fmt: skip
     # nothing could be ingested (every file failed or was empty): say so and exit 1; the pipeline
     # removed the index if this run had created it

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, print_json, settings
+from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, print_json, settings
 from rabbit_rag.cli.render import one_line, where
 from rabbit_rag.limits import MAX_SEARCH_K
 
@@ -34,6 +34,7 @@ def search(
         None, "--doc-id", metavar="ID", help="Only these document ids (repeatable)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {query, results: [...]}."),
+    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
 ) -> None:
     """Search an index; each hit names its source and exact characters.
 
@@ -50,7 +51,7 @@ def search(
     from rabbit_rag.retrieval import check_query
     from rabbit_rag.schemas import SearchHit
 
-    s = settings()
+    s = settings(backend)
     with cli_errors(as_json):
         idx = open_index_from_settings(s, index)
         check_query(query, k or s.top_k, s.max_question_chars)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import INDEX_ROOT_HELP, cli_errors, err, needs_extra, settings
+from rabbit_rag.cli.common import BACKEND_HELP, INDEX_ROOT_HELP, cli_errors, err, needs_extra, settings
 
 
 @app.command()
@@ -25,6 +25,7 @@ def serve(
     no_auth: bool = typer.Option(
         False, "--no-auth", help="Local development only: no API keys, every caller is an admin (warned about loudly)."
     ),
+    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
     log_level: str = typer.Option(
         "info", "--log-level", metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug."
     ),
@@ -39,13 +40,15 @@ def serve(
     Examples:
       rabbit-rag keys create me --scopes read,write --index-root indexes
       rabbit-rag serve --index-root indexes --port 8000
+
+      rabbit-rag serve --backend milvus://10.0.0.5:19530 --host 0.0.0.0   # one of N stateless replicas
     """
     with needs_extra("api", "serve"):
         import uvicorn
 
         from rabbit_rag.api.app import create_app
 
-    s = settings()
+    s = settings(backend)
     updates: dict[str, object] = {}
     if index_root is not None:
         updates["index_root"] = index_root

@@ -11,10 +11,12 @@ chunker; a hit is a chunk of the gold article whose span contains the gold answe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
+from rabbit_rag.backends import drop_engine_collection, parse_backend
 from rabbit_rag.components import open_index_from_settings, retriever_from_settings
 from rabbit_rag.errors import InvalidInputError
 from rabbit_rag.evaluation.metrics import ranking_metrics
@@ -115,8 +118,11 @@ def evaluate_retrieval(
         questions = questions[:limit]
     depth = max(k, 10)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp:
-        where = Path(index_dir) if index_dir else Path(tmp) / "index"
+    with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp, _engine_cleanup(settings) as engine_names:
+        # with an engine backend the collection is named by the folder: a fresh name per run, dropped after
+        where = Path(index_dir) if index_dir else Path(tmp) / f"korquad_eval_{uuid.uuid4().hex[:12]}"
+        if not index_dir:
+            engine_names.append(where.name)
         ingest_documents(
             docs, where, embed_model=embed_model, options=IngestOptions.from_settings(settings), progress=progress,
             total=len(docs),
@@ -169,6 +175,19 @@ def evaluate_retrieval(
         "index_seconds": round(build_s, 2),
         "search_ms_per_query": round(search_s / max(len(questions), 1) * 1000, 3),
     }
+
+
+@contextlib.contextmanager
+def _engine_cleanup(settings: Settings) -> Iterator[list[str]]:
+    """Drop the evaluation's temporary engine collections afterwards (nothing for the local index)."""
+    names: list[str] = []
+    try:
+        yield names
+    finally:
+        if parse_backend(settings.backend) is not None and settings.backend is not None:
+            token = settings.backend_token.get_secret_value() if settings.backend_token else None
+            for name in names:
+                drop_engine_collection(settings.backend, name, token)
 
 
 def _progress(questions: list[Question], progress: bool | None) -> Iterator[Question]:

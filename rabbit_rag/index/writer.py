@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -59,6 +59,16 @@ from rabbit_rag.notices import notice
 from rabbit_rag.text.chunker import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_SENTENCES
 
 
+class EngineMirror(Protocol):
+    """A search engine the writer publishes to after the local generation (``rabbit_rag.backends``):
+    ``check`` at the start (refuse early), ``sync`` at close (bring the engine to the docstore's revision;
+    ``previous`` is the local generation published before this one)."""
+
+    def check(self, index_dir: Path, manifest: dict[str, Any]) -> None: ...
+
+    def sync(self, index_dir: Path, store: DocStore, manifest: dict[str, Any], previous: int | None) -> Any: ...
+
+
 class IndexWriter:
     """The write side of an index folder (created when new or empty).
 
@@ -83,10 +93,12 @@ class IndexWriter:
         default_chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         default_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES,
         vector_index: str | None = None,
+        mirror: EngineMirror | None = None,
     ) -> None:
         if vector_index is not None and vector_index not in VECTOR_INDEX_CHOICES:
             raise InvalidInputError(f"vector index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_CHOICES)}")
         self.path = Path(path)
+        self.mirror = mirror
         self._refuse_foreign_folder()  # before anything is written: a user's folder stays untouched
         self._make_folder()
         self._lock = WriterLock(self.path)
@@ -103,6 +115,8 @@ class IndexWriter:
             if vector_index is not None and self.manifest.get("vector_index", DEFAULT_VECTOR_INDEX) != vector_index:
                 self.manifest["vector_index"] = vector_index  # the next generation is built this way
                 self._needs_publish = True
+            if mirror is not None:
+                mirror.check(self.path, self.manifest)
             self.vocab = self._store.load_vocab()
             self._pending_terms: list[tuple[str, int]] = []
             self.rev = self._store.begin()
@@ -361,7 +375,8 @@ class IndexWriter:
                 self._store.commit(self.rev)
             else:
                 self._store.rollback()
-            stale = self._needs_publish or published_revision(self.manifest) != self._store.revision()
+            previous = published_revision(self.manifest)
+            stale = self._needs_publish or previous != self._store.revision()
             if not self.changed and not stale:
                 problems = generation_problems(self.path, self.manifest)
                 if problems:
@@ -369,6 +384,8 @@ class IndexWriter:
                     stale = True
             if self.changed or stale:
                 publish(self.path, self._store, self.manifest)
+            if self.mirror is not None:  # also catches an engine left behind by an earlier crash
+                self.mirror.sync(self.path, self._store, self.manifest, previous)
             return self.manifest["counts"]
         finally:
             self._store.close()
