@@ -117,6 +117,7 @@ class Pick:
     kind: BlockKind = "paragraph"
     header: str | None = None
     span: tuple[int, int] | None = None
+    weak: bool = False
 
 
 @dataclass(slots=True)
@@ -254,14 +255,14 @@ class ExtractiveGenerator:
         min_semantic: float = 0.6,
         semantic_weight: float = 0.3,
         density_weight: float = 0.1,
-        rank_weight: float = 0.1,
+        rank_weight: float = 0.2,
         surface_weight: float = 0.3,
         absent_weight: float = 0.5,
         type_weight: float = 0.15,
         label_weight: float = 0.15,
         max_missing_share: float | None = DEFAULT_MAX_MISSING,
         second_ratio: float = 0.7,
-        close_ratio: float = 0.9,
+        close_ratio: float = 0.75,
         follow: bool = True,
         fallback_reason: str | None = None,
     ) -> None:
@@ -341,7 +342,7 @@ class ExtractiveGenerator:
             if q_grams:
                 grams = word_bigrams(u.text) | (word_bigrams(u.header) if u.kind == "answer" and u.header else set())
                 score += self.surface_weight * len(q_grams & grams) / len(q_grams)
-            span = None
+            span, weak = None, False
             if q_type is not None:
                 span, announced, weak = _answer_span(u, q_type, question, got)
                 if span is None:
@@ -357,7 +358,7 @@ class ExtractiveGenerator:
             picks.append(
                 Pick(
                     u.n, u.start, u.end, u.text, coverage, sem, score + self.rank_weight * rank_bonus[u.n - 1], frozenset(got),
-                    u.kind, u.header, span,
+                    u.kind, u.header, span, weak,
                 )
             )  # fmt: skip
         picks.sort(key=lambda p: (-p.score, p.n, p.start))
@@ -476,11 +477,28 @@ class ExtractiveGenerator:
             if (
                 p not in chosen
                 and self._answers(p)
-                and p.n == chosen[0].n  # two readings of one passage, not two passages
-                and chosen[0].span is None  # the first names the asked value (주 2회): the question is answered
+                # the first names the asked value (주 2회): only another value of that type, as good
+                # evidence as the first's (not 30분 for 몇 번), is a rival answer
+                and self._rival(chosen[0], p)
             ):
                 chosen.append(p)  # too close to call: both, the better first
         return chosen
+
+    @staticmethod
+    def _rival(top: Pick, p: Pick) -> bool:
+        """Whether ``p``, scoring close to ``top``, is a rival answer worth giving beside it.
+
+        When the first names no value of the asked type (or the question has no type), any close
+        sentence is: the words alone cannot tell the two apart. When it names one (주 2회 for 몇 번),
+        only a sentence that names another value of that type, as good evidence as the first's (not the
+        30분 beside it), from the same passage — or from any passage when the first's value is itself
+        only weak evidence (a number without the asked unit). A strong answer from one article is not
+        doubted by another article's value (국회의원의 임기는 4년 stays alone)."""
+        if top.span is None:
+            return True
+        if p.span is None or (p.weak and not top.weak):
+            return False
+        return p.n == top.n or top.weak
 
     def _follow_up(self, top: Pick, ranked: Sequence[Pick], question: str) -> Pick | None:
         """The sentence next to ``top`` that completes it, when there is one (see :data:`_GOES_ON`)."""

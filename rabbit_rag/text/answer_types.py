@@ -422,6 +422,22 @@ def _number_runs(morphs: list[Lex]) -> list[tuple[int, int]]:
     return out
 
 
+#: Units of a numbered part of a text: 제1항, 제3조 point to another part, they count nothing.
+_REFERENCE_UNITS = frozenset({"조", "항", "호", "장", "절", "관", "편"})
+
+
+def _reference(morphs: list[Lex], i: int, j: int) -> bool:
+    """Whether the number run ``[i, j)`` is a reference to a part of the text (제1항, 제42조)."""
+    prefix = morphs[i - 1] if i > 0 else None
+    return (
+        prefix is not None
+        and prefix[0] == "제"
+        and prefix[3] == morphs[i][2]
+        and j - i >= 2
+        and morphs[j - 1][0] in _REFERENCE_UNITS
+    )
+
+
 @functools.lru_cache(maxsize=16384)
 def entities(text: str) -> tuple[Entity, ...]:
     """The dates/times, numbers, people/organisations and places of ``text`` (see the module
@@ -442,7 +458,8 @@ def entities(text: str) -> tuple[Entity, ...]:
     # numbers, and the numbers that are times (SN + 년/월/일/시, joined with their time words)
     for i, j in _number_runs(morphs):
         a, b = morphs[i][2], morphs[j - 1][3]
-        add("number", a, b, weak=all(t in ("SN", "NR", "SP") for _, t, _, _ in morphs[i:j]))
+        bare = all(t in ("SN", "NR", "SP") for _, t, _, _ in morphs[i:j])
+        add("number", a, b, weak=bare or _reference(morphs, i, j))
     time_spans: list[tuple[int, int]] = []
     for k, (form, tag, a, b) in enumerate(morphs):
         nxt = morphs[k + 1] if k + 1 < len(morphs) else None
