@@ -1,0 +1,59 @@
+"""When two sentences are too close to call, the extractive answerer gives both (issue 12, KorQuAD)."""
+
+from __future__ import annotations
+
+from rabbit_rag.generators.extractive import ExtractiveGenerator
+from rabbit_rag.text.answer_types import entities
+from rabbit_rag.types import Chunk, ScoredChunk
+
+
+def _hits(*texts: str) -> list[ScoredChunk]:
+    """One source per text, in retrieval order."""
+    return [ScoredChunk(Chunk(n, f"d{n}", f"doc{n}.txt", 0, len(t), t), 1.0 / n) for n, t in enumerate(texts, 1)]
+
+
+def test_a_close_call_across_passages_gives_both() -> None:
+    # no asked type, the same words in two documents: the words cannot tell which one answers, so
+    # both are given, the better first (before: a second only from the same passage)
+    hits = _hits(
+        "한국 최초의 주상복합아파트는 세운상가라고 알려져 있다.",
+        "한국 최초의 주상복합아파트는 마포아파트라는 주장도 있다.",
+    )
+    picks = ExtractiveGenerator().select("한국 최초의 주상복합아파트는 무엇인가?", hits)
+    assert [p.n for p in picks] == [1, 2]
+    assert picks[0].score >= picks[1].score >= 0.75 * picks[0].score
+
+
+def test_a_strong_value_is_not_doubted_by_another_passage() -> None:
+    # the first names the asked value in the asked unit: another article's number does not join it
+    hits = _hits(
+        "국회의원의 임기는 4년으로 한다.",
+        "이 헌법에 의한 최초의 국회의원의 임기는 국회의원선거 후 6월 이내에 개시한다.",
+    )
+    picks = ExtractiveGenerator().select("국회의원의 임기는 몇 년인가?", hits)
+    assert [p.text for p in picks] == ["국회의원의 임기는 4년으로 한다."]
+
+
+def test_a_rival_value_of_the_asked_type_from_the_same_passage_joins() -> None:
+    # two dates in one passage, both said of the question's words: too close to call
+    text = "1972년 번디는 로스쿨 입학 허가를 받았다. 1973년 가을에 번디는 로스쿨에 입학하였다."
+    picks = ExtractiveGenerator().select("번디는 언제 로스쿨에 입학하였나?", _hits(text))
+    said = {p.text for p in picks}
+    assert "1973년 가을에 번디는 로스쿨에 입학하였다." in said and len(picks) == 2
+
+
+def test_a_rival_with_the_wrong_unit_does_not_join() -> None:
+    # 몇 번 → 주 2회; the 30분 of the next sentence is a number, but not a count of times
+    text = "재택근무는 주 2회까지 신청할 수 있다. 재택근무 중 메신저 응답은 30분 이내로 한다."
+    picks = ExtractiveGenerator().select("재택근무는 일주일에 몇 번 할 수 있어?", _hits(text))
+    assert [p.text for p in picks] == ["재택근무는 주 2회까지 신청할 수 있다."]
+
+
+def test_article_references_are_weak_numbers() -> None:
+    # 제1항, 제42조 point to another part of the text; they count nothing (13대, 3조 원 do)
+    def numbers(text: str) -> dict[str, bool]:
+        return {e.text: e.weak for e in entities(text) if e.kind == "number"}
+
+    assert numbers("국회의원의 임기는 제1항에 의한 집회일 전일까지로 한다.") == {"1항": True}
+    assert numbers("제42조에 따라 정한다.") == {"42조": True}
+    assert numbers("제13대 대선에서 3조 원을 썼다.") == {"13대": False, "3조 원": False}
