@@ -11,6 +11,8 @@ Each round runs, in a fresh process each and interleaved (so the machine's load 
 - ``floor``: ``import numpy, sqlite3`` and *our* Kiwi (``KIWI_OPTIONS``: no typo or multi-word
   dictionary) analyzing a word — what any BM25 search in a fresh Python process must pay before
   rabbit-rag's own code (numpy scores BM25, SQLite holds the chunks, Kiwi analyzes the query).
+  ``floor, no default dict``: the same without Kiwi's default dictionary (which rabbit-rag keeps; its
+  cost in recall is in ``benchmarks/kiwi_dictionaries.py``).
 - ``open_index().search``: the same first answer from Python (``rabbit_rag.index.open_index``), no CLI.
 - ``search`` and ``ask``: the console script on a BM25-only index of ``samples/``.
 
@@ -182,6 +184,11 @@ def main() -> None:
             "Kiwi() constructor": [sys.executable, "-c", kiwi],
             "Kiwi() load": [sys.executable, "-c", kiwi + ".tokenize('대통령')"],
             "floor (numpy + our Kiwi)": [sys.executable, "-c", ours + ".tokenize('대통령')"],
+            "floor, no default dict": [
+                sys.executable,
+                "-c",
+                ours[:-1] + ", load_default_dict=False).tokenize('대통령')",
+            ],
             "open_index().search": [sys.executable, "-c", library],
             "search": [*cli(), "search", QUESTION, "--index", str(index)],
             "ask --llm extractive": [*cli(), "ask", QUESTION, "--index", str(index), "--llm", "extractive"],
