@@ -33,13 +33,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rabbit_rag.errors import IndexCorruptError, IndexLockedError
-from rabbit_rag.schemas import DocumentInfo
 from rabbit_rag.types import Block, Chunk
+
+if TYPE_CHECKING:
+    from rabbit_rag.schemas import DocumentInfo
 
 SCHEMA_VERSION = 2
 
@@ -144,7 +146,12 @@ class StoredDocument:
     updated_at: str
 
     def info(self) -> DocumentInfo:
-        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path."""
+        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path.
+
+        The pydantic model is imported here, not with the module: opening and searching an index needs
+        no pydantic (``benchmarks/first_answer.py``)."""
+        from rabbit_rag.schemas import DocumentInfo
+
         return DocumentInfo(
             doc_id=self.doc_id, source=self.source, title=self.title, content_hash=self.content_hash,
             size=self.size, n_chars=self.n_chars, n_chunks=self.n_chunks, metadata=self.metadata,
