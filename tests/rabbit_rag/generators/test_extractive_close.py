@@ -57,3 +57,16 @@ def test_article_references_are_weak_numbers() -> None:
     assert numbers("국회의원의 임기는 제1항에 의한 집회일 전일까지로 한다.") == {"1항": True}
     assert numbers("제42조에 따라 정한다.") == {"42조": True}
     assert numbers("제13대 대선에서 3조 원을 썼다.") == {"13대": False, "3조 원": False}
+
+
+def test_a_close_rival_must_say_the_question_in_its_own_words() -> None:
+    # every line of the notice shares its title's words; the signature date says none of the question
+    from rabbit_rag.ingest.readers import read_bytes
+
+    notice = read_bytes(
+        "[공지] 본관 정전 점검 안내\n\n1. 일시: 2024년 3월 16일(토) 오전 9시 ~ 오후 3시\n\n2024년 3월 8일\n총무부장\n".encode(),
+        "공지.txt",
+    )
+    chunk = Chunk(1, "d", notice.source, 0, len(notice.text), notice.text, title=notice.title, blocks=notice.blocks)
+    picks = ExtractiveGenerator().select("정전 점검은 언제 해?", [ScoredChunk(chunk, 1.0)])
+    assert [p.text for p in picks] == ["1. 일시: 2024년 3월 16일(토) 오전 9시 ~ 오후 3시"]
