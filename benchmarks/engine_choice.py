@@ -35,8 +35,8 @@ capability list do carry over, since both are the same API and scoring rules.
 
     python benchmarks/engine_choice.py [--chunks 20000] [--queries 200] [--dim 128]
 
-Needs ``pip install -e ".[milvus]"`` and ``pip install qdrant-client`` (Apache-2.0; not a dependency of
-rabbit-rag: only this benchmark uses it).
+Needs ``pip install -e ".[milvus,bench]"`` (``bench``: qdrant-client, Apache-2.0, used by this
+benchmark only; rabbit-rag does not depend on Qdrant).
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ class Milvus:
     def load(self, rows: list[dict[str, Any]]) -> None:
         for i in range(0, len(rows), BATCH):
             self.c.upsert("c", [self._row(r) for r in rows[i : i + BATCH]])
-        self.c.flush("c")
+        self.c.flush("c")  # seal, then wait until the indexes cover every row
+        while any(self.c.describe_index("c", f).get("pending_index_rows", 0) for f in ("bm25", "dense")):
+            time.sleep(0.1)
 
     @staticmethod
     def _row(r: dict[str, Any]) -> dict[str, Any]:
