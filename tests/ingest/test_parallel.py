@@ -15,6 +15,9 @@ from rabbit_rag.ingest import IngestOptions, ingest_documents, ingest_files, ing
 from rabbit_rag.types import Document
 from tests.conftest import SAMPLES
 
+# every test starts worker processes that each load Kiwi (tens of CPU-seconds): out of the fast loop
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
@@ -103,7 +106,6 @@ def test_staged_uploads_and_documents(tmp_path: Path) -> None:
     assert_same_index(tmp_path / "mem-serial", tmp_path / "mem-par")
 
 
-@pytest.mark.slow
 def test_ray_runs_the_same_workers(corpus: Path, tmp_path: Path) -> None:
     """``--ray local`` starts a local Ray instance and runs the workers as Ray actors."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")

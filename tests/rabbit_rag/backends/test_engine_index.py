@@ -104,6 +104,7 @@ def test_documents_text_and_offsets(bm25_pair: tuple) -> None:
     assert "sample" in engine_collection_names(bm25_pair[2])
 
 
+@pytest.mark.slow  # embeds the sample twice and fills a second engine collection
 def test_dense_and_hybrid_are_ours(tmp_path: Path, tiny_st_model: Path) -> None:
     uri = f"milvus://{tmp_path}/engine.db"
     opts = IngestOptions(backend=uri, parse_isolation=False)

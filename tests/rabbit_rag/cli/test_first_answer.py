@@ -28,7 +28,9 @@ def _imported(argv: list[str], stdin: str = "") -> tuple[list[str], str]:
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
-@pytest.mark.parametrize("command", ["search", "ask", "chat"])
+@pytest.mark.parametrize(
+    "command", ["search", pytest.param("ask", marks=pytest.mark.slow), pytest.param("chat", marks=pytest.mark.slow)]
+)
 def test_no_model_library_is_imported(sample_index_ro: Path, command: str) -> None:
     argv = [command, "국회의원 임기는?", "--index", str(sample_index_ro)]
     if command != "search":
