@@ -250,6 +250,7 @@ def test_chunk_text_longer_than_a_milvus_string(tmp_path: Path, monkeypatch: pyt
     assert sorted(int(r["part"]) for r in parts) == [0, 1]  # 11 characters in parts of 7
 
 
+@pytest.mark.slow  # a second process runs Kiwi over the constitution
 def test_an_engine_file_written_by_another_process(tmp_path: Path) -> None:
     """`rabbit-rag ingest --backend milvus:///x.db` then `rabbit-rag search` with the same URI: the second
     process finds the collections released (Milvus Lite loads nothing on open) and must load them; the
