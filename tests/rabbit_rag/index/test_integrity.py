@@ -170,8 +170,8 @@ def test_garbled_row_text_is_an_error_not_a_wrong_citation(index: Path) -> None:
     db.execute("UPDATE chunks SET text = replace(text, '5년', '9년')")  # as a flipped byte would
     db.commit()
     db.close()
-    with pytest.raises(IndexCorruptError, match="checksum"):
-        open_index(index).search("대통령 임기", k=3, mode="bm25")
+    with pytest.raises(IndexCorruptError, match="checksum"):  # when the hits' rows are read (on first use)
+        [hit.chunk.text for hit in open_index(index).search("대통령 임기", k=3, mode="bm25")]
     report = check_index(index, repair=True)
     assert not report.ok and not report.repaired and all(not p.repairable for p in report.problems)
 
