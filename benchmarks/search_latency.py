@@ -44,6 +44,8 @@ from _data import require_korquad
 from _synthetic import DIM, Workload, chunk_picks, chunk_vectors
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# as rabbit_rag.index.vectors sets it, for every worker (the FAISS-alone anchor imports faiss first)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PER_DOC = 10
 K = 10
 

@@ -218,3 +218,17 @@ def test_unknown_vector_index_is_refused_before_anything_is_written(tmp_path: Pa
     with pytest.raises(InvalidInputError, match="auto, flat, ivf"):
         IndexWriter(tmp_path / "idx", embed_model="none", vector_index="hnsw")
     assert not (tmp_path / "idx").exists()
+
+
+def test_faiss_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, rabbit_rag.index, faiss; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == "ACTIVE"
