@@ -240,7 +240,7 @@ class Index:
         gen = self.generation
         if gen is None or not len(gen):
             return []
-        term_ids = gen.query_vocabulary(self._store.lookup_terms).term_ids(query)
+        term_ids = gen.query_vocabulary(self._store.lookup_terms, self._store.vocab_below).term_ids(query)
         mask = self._mask(gen, filters)
         rows, scores = gen.bm25.top_k(term_ids, k, weight_mask=mask)
         return self._hits(gen.chunk_ids[rows], scores, "bm25", gen)
