@@ -31,20 +31,15 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import os
-import select
-import struct
-import subprocess
-import sys
 import threading
 import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import rabbit_rag
+from rabbit_rag.childproc import ChildTimeout, FramedChild, child_pipes, died_how, read_frame, write_frame
 from rabbit_rag.errors import DocumentError, InvalidInputError
 
 MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 200, 2000, 1000
@@ -52,8 +47,8 @@ MAX_PIXELS = 12_000_000  # a 2000 px wide rendering of a very tall page is cut t
 HIGHLIGHT_FILL = (255, 200, 0, 96)  # translucent yellow over the quoted characters
 HIGHLIGHT_EDGE = (214, 120, 0, 255)  # and an orange frame, visible on yellow paper too
 MIN_FUZZY_RATIO = 0.6  # an approximate match must cover this share of the quote's characters
-_LEN = struct.Struct(">Q")
 _GRACE_S = 1.0
+_CHILD = "from rabbit_rag.api.pdfpages import serve; serve({memory_mb})"
 
 
 class PageNotFoundError(InvalidInputError):
@@ -279,38 +274,14 @@ def render_page(
 
 
 # -- the child process -----------------------------------------------------------------------------------
-def _write_frame(f: BinaryIO, payload: bytes) -> None:
-    f.write(_LEN.pack(len(payload)))
-    f.write(payload)
-
-
-def _read_exact(f: BinaryIO, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        piece = f.read(n - len(buf))
-        if not piece:
-            raise EOFError
-        buf += piece
-    return bytes(buf)
-
-
 def serve(memory_mb: int) -> None:
     """The child's loop: a JSON request frame in; a JSON answer frame (and the PNG frame) out."""
-    if memory_mb > 0:
-        import resource
-
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # library prints go to stderr, never into the protocol
-    sys.stdout = sys.stderr
-    stdin = sys.stdin.buffer
+    stdin, out = child_pipes(memory_mb)
     while True:
         try:
-            (n,) = _LEN.unpack(_read_exact(stdin, _LEN.size))
+            req = json.loads(read_frame(stdin))
         except EOFError:
             return
-        req = json.loads(_read_exact(stdin, n))
         png = b""
         fatal = False
         try:
@@ -323,9 +294,9 @@ def serve(memory_mb: int) -> None:
             fatal = True
         except Exception as e:  # PDFium refusing the file, a damaged page: report and keep serving
             answer = {"ok": False, "error": "DocumentError", "reason": f"{type(e).__name__}: {e}"}
-        _write_frame(out, json.dumps(answer, ensure_ascii=False).encode())
+        write_frame(out, json.dumps(answer, ensure_ascii=False).encode())
         if answer["ok"]:
-            _write_frame(out, png)
+            write_frame(out, png)
         out.flush()
         if fatal:
             return
@@ -340,9 +311,8 @@ class PageRenderer:
     def __init__(self, memory_mb: int | None = 2048, timeout_s: float = 30.0, command: Sequence[str] | None = None):
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
-        self.command = list(command) if command else None
+        self.child = FramedChild(_CHILD, memory_mb, command)
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
         self.renders = 0  # pages rendered by this renderer (the cache's tests count them)
 
     def __enter__(self) -> PageRenderer:
@@ -351,36 +321,9 @@ class PageRenderer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        # the folder the running rabbit_rag package was imported from (the checkout, or site-packages);
-        # not this file's parent, which in an installed wheel is the package itself (its types.py
-        # would shadow the standard library's)
-        root = str(Path(rabbit_rag.__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        code = f"from rabbit_rag.api.pdfpages import serve; serve({int(self.memory_mb or 0)})"
-        args = self.command or [sys.executable, "-c", code]
-        return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
-
     def close(self) -> None:
         with self._lock:
-            proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            proc.wait(timeout=5)
-        except Exception:
-            proc.kill()
-            proc.wait()
-
-    def _kill(self) -> int | None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        proc.kill()
-        return proc.wait()
+            self.child.close()
 
     def render(
         self, path: Path, page: int, quote: str = "", before: str = "", after: str = "", width: int = DEFAULT_WIDTH
@@ -389,22 +332,20 @@ class PageRenderer:
         does not have, :class:`DocumentError` (naming the file) for anything else that goes wrong."""
         req = {"path": str(path), "page": page, "quote": quote, "before": before, "after": after, "width": width}
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
-            proc = self._proc
-            assert proc.stdin is not None
-            deadline = time.monotonic() + self.timeout_s + _GRACE_S
             try:
-                _write_frame(proc.stdin, json.dumps(req, ensure_ascii=False).encode())
-                proc.stdin.flush()
-                answer = json.loads(self._frame(proc, deadline, path))
-                png = self._frame(proc, deadline, path) if answer.get("ok") else b""
+                self.child.send(json.dumps(req, ensure_ascii=False).encode())
+                deadline = time.monotonic() + self.timeout_s + _GRACE_S
+                answer = json.loads(self.child.receive(deadline))
+                png = self.child.receive(deadline) if answer.get("ok") else b""
+            except ChildTimeout:
+                raise DocumentError(
+                    path.name, f"rendering the page took longer than {self.timeout_s:g} s (the renderer was stopped)"
+                ) from None
             except (BrokenPipeError, EOFError, OSError) as e:
-                code = self._kill()
-                how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+                code = self.child.kill(grace_s=1.0)
                 raise DocumentError(
                     path.name,
-                    f"the page renderer died ({how}) on this PDF; the file is likely malformed"
+                    f"the page renderer died ({died_how(code)}) on this PDF; the file is likely malformed"
                     + (
                         f" or needed more than {self.memory_mb} MB (RABBIT_RAG_PARSE_MEMORY_MB)"
                         if self.memory_mb
@@ -417,29 +358,3 @@ class PageRenderer:
             raise DocumentError(path.name, f"the page could not be rendered: {answer.get('reason')}")
         self.renders += 1
         return png, answer["info"]
-
-    def _frame(self, proc: subprocess.Popen[bytes], deadline: float, path: Path) -> bytes:
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        buf = bytearray()
-        need = _LEN.size
-        length: int | None = None
-        while True:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                self._kill()
-                raise DocumentError(
-                    path.name, f"rendering the page took longer than {self.timeout_s:g} s (the renderer was stopped)"
-                )
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                continue
-            piece = os.read(fd, need - len(buf))
-            if not piece:
-                raise EOFError("the renderer closed its output")
-            buf += piece
-            if length is None and len(buf) >= _LEN.size:
-                (length,) = _LEN.unpack_from(buf)
-                need = _LEN.size + length
-            if length is not None and len(buf) >= need:
-                return bytes(buf[_LEN.size :])

@@ -1,7 +1,10 @@
 """Kiwi with and without its typo and multi-word dictionaries: load time, memory and BM25 recall.
 
 rabbit-rag's shared Kiwi leaves both dictionaries out (``KIWI_OPTIONS`` in ``rabbit_rag/text/kiwi.py``)
-because loading them is most of a first search's time. This measures what that choice costs in
+because loading them is most of a first search's time. A third set also leaves out the default
+dictionary (proper nouns from Wikipedia and Namuwiki): the one Kiwi option left that makes its load
+cheaper than a bare ``Kiwi()`` constructor (``benchmarks/first_answer.py``), measured here for what
+it costs in recall; rabbit-rag keeps that dictionary. This measures what that choice costs in
 retrieval, side by side in one run: for each option set, in a fresh process each (the Kiwi is
 process-wide), a KorQuAD 1.0 dev BM25 evaluation (``evaluate_retrieval``, BM25 only, a temporary index
 built with those options) and, separately, the Kiwi load until it can analyze (constructor plus first
@@ -28,6 +31,7 @@ from _data import require_korquad
 OPTION_SETS: dict[str, dict[str, bool]] = {
     "without (ours)": {"load_typo_dict": False, "load_multi_dict": False},
     "Kiwi() defaults": {"load_typo_dict": True, "load_multi_dict": True},
+    "no default dict": {"load_typo_dict": False, "load_multi_dict": False, "load_default_dict": False},
 }
 
 LOAD = """

@@ -23,15 +23,18 @@ need no shared file system. At most ``2 × workers`` files are in flight: memory
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -147,15 +150,87 @@ class ProcessPool:
         self._ex = ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_process, initargs=(spec,)
         )
+        self.broken = False
 
     def submit(self, item: WorkItem) -> Future[WorkResult]:
-        return self._ex.submit(_run_in_process, item)
+        try:
+            return self._ex.submit(_run_in_process, item)
+        except BrokenProcessPool:
+            self.broken = True
+            raise
 
     def result(self, handle: Future[WorkResult]) -> WorkResult:
-        return handle.result()
+        try:
+            return handle.result()
+        except BrokenProcessPool:
+            self.broken = True
+            raise
+
+    def pids(self) -> set[int]:
+        """The worker processes' ids (those started so far)."""
+        return {p.pid for p in (self._ex._processes or {}).values() if p.pid is not None}
 
     def close(self) -> None:
         self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+class SharedProcessPool:
+    """The process's local worker pool, started once and kept for the next ingest with the same
+    settings (``serve`` ingests every upload; a script may ingest several folders).
+
+    Why: a worker's start-up — a spawned interpreter importing rabbit_rag, Kiwi's model, its parse
+    child — costs about 2.8 CPU-seconds, as much as Kiwi needs for about 0.25 MB of text
+    (benchmarks/parallel_ingest.py), so starting N workers for every ingest made small ingests slower
+    with workers than without. An ingest with other settings (chunking, model, limits, N) replaces the
+    pool; a broken pool (a worker killed) is replaced; the pool ends with the process (or
+    :func:`shutdown_shared_pool`)."""
+
+    _lock = threading.Lock()
+    _key: str | None = None
+    _pool: ProcessPool | None = None
+    _users = 0
+
+    @classmethod
+    def acquire(cls, spec: WorkerSpec, n: int) -> ProcessPool:
+        """The shared pool for these settings; while another ingest uses a pool with other settings,
+        a private one (closed by :meth:`release`)."""
+        key = repr((spec, n))
+        with cls._lock:
+            if cls._pool is not None and cls._users == 0 and (cls._key != key or cls._pool.broken):
+                cls._pool.close()
+                cls._pool = None
+            if cls._pool is None:
+                cls._pool, cls._key = ProcessPool(spec, n), key
+            if cls._key == key and not cls._pool.broken:
+                cls._users += 1
+                return cls._pool
+        return ProcessPool(spec, n)
+
+    @classmethod
+    def release(cls, pool: ProcessPool) -> None:
+        with cls._lock:
+            if pool is cls._pool:
+                cls._users -= 1
+                if pool.broken and cls._users == 0:
+                    pool.close()
+                    cls._pool, cls._key = None, None
+                return
+        pool.close()
+
+    @classmethod
+    def shutdown(cls) -> None:
+        with cls._lock:
+            if cls._pool is not None:
+                cls._pool.close()
+            cls._pool, cls._key, cls._users = None, None, 0
+
+
+def shutdown_shared_pool() -> None:
+    """Stop the process's shared worker processes (they also end with the process)."""
+    SharedProcessPool.shutdown()
+
+
+atexit.register(shutdown_shared_pool)
 
 
 class RayPool:
@@ -203,7 +278,8 @@ class RayPool:
 
 
 def make_pool(spec: WorkerSpec, workers: int, ray_address: str | None) -> ProcessPool | RayPool:
-    return RayPool(spec, workers, ray_address) if ray_address else ProcessPool(spec, workers)
+    """Ray actors for this ingest, or the process's shared local pool (:class:`SharedProcessPool`)."""
+    return RayPool(spec, workers, ray_address) if ray_address else SharedProcessPool.acquire(spec, workers)
 
 
 # -- the writer's side ------------------------------------------------------------------------------
@@ -332,7 +408,15 @@ def run_parallel(
         while window:
             finish()
     finally:
-        pool.close()
+        if isinstance(pool, RayPool):
+            pool.close()
+        else:
+            for _item, handle in window:  # stopped part-way (an error): cancel what is still queued
+                if handle is not None:
+                    handle.cancel()
+            SharedProcessPool.release(pool)
 
 
-__all__ = ["ProcessPool", "RayPool", "Worker", "WorkerSpec", "run_parallel"]
+__all__ = [
+    "ProcessPool", "RayPool", "SharedProcessPool", "Worker", "WorkerSpec", "run_parallel", "shutdown_shared_pool",
+]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,25 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"
+
+#: ``pytestmark = pytest.mark.slow`` (or a list starting with it) at the top level of a test module.
+_SLOW_MODULE = re.compile(r"^pytestmark\s*=\s*\[?\s*(?:#[^\n]*\n\s*)?pytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast loop (``-m "not slow"``), a module that is slow as a whole is not even imported.
+
+    Its tests would all be deselected anyway; importing it (schemathesis, hypothesis, Playwright, the
+    fault scenarios' helpers) cost every xdist worker seconds of CPU before the first test ran."""
+    if config.getoption("markexpr", "") != "not slow":
+        return None
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    try:
+        head = collection_path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return True if _SLOW_MODULE.search(head) else None
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from rabbit_rag.backends.uri import BackendURI
@@ -53,6 +54,8 @@ EMPTY_DIMENSION = 2**32 - 2
 _SAFE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _clients: dict[tuple[str, str | None], Any] = {}
 _clients_lock = threading.Lock()
+#: (engine, Milvus collection) pairs this process has seen loaded (see :meth:`MilvusCollections.ensure_loaded`)
+_loaded: set[tuple[str, str]] = set()
 
 
 class BackendError(RabbitRagError):
@@ -114,6 +117,11 @@ def client_for(backend: BackendURI, token: str | None = None) -> Any:
             return client
         if backend.local:
             _quiet_embedded_server()
+            # as the index folder is: Milvus Lite refuses a path whose folder does not exist yet
+            try:
+                Path(backend.target).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BackendError(f"backend {backend}: cannot create its folder ({e})") from None
         try:
             from pymilvus import MilvusClient
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -178,11 +186,40 @@ class MilvusCollections:
         """The collection's manifest, or None when the collection does not exist (yet)."""
         if not self._call("listing collections", self.client.has_collection, self.meta):
             return None
+        self.ensure_loaded()
         rows = self._call("reading the manifest", self.client.get, self.meta, ids=["manifest"], output_fields=["value"])
         if not rows:
             return None
         value = rows[0]["value"]
         return json.loads(value) if isinstance(value, str) else dict(value)
+
+    def ensure_loaded(self) -> None:
+        """Load this collection's Milvus collections into the engine's memory where they are not.
+
+        A collection is loaded when it is created, but an engine that restarts — Milvus Lite opened by
+        a new process (``rabbit-rag ingest --backend milvus:///x.db``, then ``rabbit-rag search`` with
+        the same URI), or a restarted server — holds them released, and every read fails with "call
+        load() before search/get/query". Checked once per process and collection."""
+        for name in (self.chunks, self.docs, self.texts, self.terms, self.meta):
+            key = (self.backend.target, name)
+            if key in _loaded:
+                continue
+            if not self._call("listing collections", self.client.has_collection, name):
+                continue
+            state = self._call(f"reading the load state of {name}", self.client.get_load_state, name)
+            if "NotLoad" in str(state.get("state")):
+                self._call(f"loading {name}", self.client.load_collection, name)
+            _loaded.add(key)
+
+    def flush(self) -> None:
+        """Seal what was just written, so the engine indexes it (the writer's last step of a publish).
+
+        Rows still in Milvus' growing segments are searched without the sparse index: measured on
+        Milvus Lite with the 964 KorQuAD paragraphs, a BM25 search took about 1.1 s before the flush
+        and about 10 ms after it (docs/scaling.md)."""
+        for name in (self.chunks, self.docs, self.texts, self.terms):
+            if self._call("listing collections", self.client.has_collection, name):
+                self._call(f"flushing {name}", self.client.flush, name)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self._call(
@@ -275,6 +312,7 @@ class MilvusCollections:
     def drop(self) -> None:
         """Drop every collection of this rabbit-rag collection (the manifest last)."""
         for name in (self.chunks, self.docs, self.texts, self.terms, self.meta):
+            _loaded.discard((self.backend.target, name))
             if self._call("listing collections", self.client.has_collection, name):
                 self._call(f"dropping {name}", self.client.drop_collection, name)
 

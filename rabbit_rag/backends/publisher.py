@@ -59,6 +59,8 @@ from rabbit_rag.index.fsio import atomic_write_json
 
 BACKEND_FILE = "backend.json"
 ENGINE_FORMAT = 1
+#: Documents written per round trip by a publish (each with its text parts).
+DOCUMENT_BATCH = 256
 
 
 class WriterConflictError(IndexStoreError):
@@ -141,6 +143,7 @@ class EnginePublisher:
         if done is None:
             done = self._full(coll, store, params, dim, resync=em is not None)
         stats = done.pop("stats")
+        coll.flush()  # sealed and indexed before readers see the new revision
         coll.write_manifest(
             {
                 "format": ENGINE_FORMAT,
@@ -273,33 +276,46 @@ class EnginePublisher:
 
     @staticmethod
     def _write_documents(coll: MilvusCollections, docs: Iterable[DocumentRecord]) -> int:
+        """Upsert documents and their text parts, :data:`DOCUMENT_BATCH` documents per round trip
+        (one call per document made the full copy of 964 KorQuAD paragraphs spend 22 s in 2,900 calls)."""
         n = 0
+        batch: list[DocumentRecord] = []
+        for d in docs:
+            batch.append(d)
+            if len(batch) >= DOCUMENT_BATCH:
+                n += EnginePublisher._write_document_batch(coll, batch)
+                batch = []
+        if batch:
+            n += EnginePublisher._write_document_batch(coll, batch)
+        return n
+
+    @staticmethod
+    def _write_document_batch(coll: MilvusCollections, docs: list[DocumentRecord]) -> int:
+        before = {r["doc_id"]: int(r["n_parts"]) for r in coll.get(coll.docs, [d.doc_id for d in docs], ["n_parts"])}
+        text_rows: list[dict[str, Any]] = []
+        doc_rows: list[dict[str, Any]] = []
+        stale: list[str] = []
         for d in docs:
             parts = [d.text[i : i + TEXT_PART_CHARS] for i in range(0, len(d.text), TEXT_PART_CHARS)] or [""]
-            before = coll.get(coll.docs, [d.doc_id], ["n_parts"])
-            coll.upsert(
-                coll.texts,
-                (
-                    {"part_id": f"{d.doc_id}:{i:06d}", "doc_id": d.doc_id, "part": i, "text": p}
-                    for i, p in enumerate(parts)
-                ),
+            text_rows.extend(
+                {"part_id": f"{d.doc_id}:{i:06d}", "doc_id": d.doc_id, "part": i, "text": p}
+                for i, p in enumerate(parts)
             )
-            if before and int(before[0]["n_parts"]) > len(parts):
-                coll.delete(coll.texts, [f"{d.doc_id}:{i:06d}" for i in range(len(parts), int(before[0]["n_parts"]))])
-            coll.upsert(
-                coll.docs,
-                [
-                    {
-                        "doc_id": d.doc_id, "uri": fit_bytes(d.uri), "source": fit_bytes(d.source),
-                        "title": None if d.title is None else fit_bytes(d.title), "content_hash": d.content_hash,
-                        "size": d.size, "mtime_ns": d.mtime_ns, "n_chars": len(d.text), "n_chunks": d.n_chunks,
-                        "n_parts": len(parts), "metadata": d.metadata, "created_at": d.created_at,
-                        "updated_at": d.updated_at,
-                    }
-                ],
+            stale.extend(f"{d.doc_id}:{i:06d}" for i in range(len(parts), before.get(d.doc_id, 0)))
+            doc_rows.append(
+                {
+                    "doc_id": d.doc_id, "uri": fit_bytes(d.uri), "source": fit_bytes(d.source),
+                    "title": None if d.title is None else fit_bytes(d.title), "content_hash": d.content_hash,
+                    "size": d.size, "mtime_ns": d.mtime_ns, "n_chars": len(d.text), "n_chunks": d.n_chunks,
+                    "n_parts": len(parts), "metadata": d.metadata, "created_at": d.created_at,
+                    "updated_at": d.updated_at,
+                }
             )  # fmt: skip
-            n += 1
-        return n
+        coll.upsert(coll.texts, text_rows)
+        if stale:
+            coll.delete(coll.texts, stale)
+        coll.upsert(coll.docs, doc_rows)
+        return len(docs)
 
     @staticmethod
     def _delete_documents(coll: MilvusCollections, doc_ids: list[str]) -> None:

@@ -167,10 +167,6 @@ class EngineIndex:
         return embedder.embed_query(query)
 
     # -- search -----------------------------------------------------------------------------------
-    def _known(self, terms: list[str]) -> set[str]:
-        # the vocabulary, as the local index's: a term stays known after its last chunk is gone
-        return {r["term"] for r in self._coll.get(self._coll.terms, terms, ["term"])}
-
     def bm25_top_k(self, query: str, k: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``query`` by our Kiwi BM25, computed by the engine (positive scores
         only, best first)."""
@@ -178,13 +174,18 @@ class EngineIndex:
         n_docs = int(self.manifest["bm25"].get("n_docs") or 0)
         if n_docs == 0 or k <= 0:
             return []
-        terms = bm25_query_terms(query, self._known)
+        rows: dict[str, tuple[int, int]] = {}  # term → (term id, df), one lookup for compounds and terms
+
+        def lookup(asked: list[str]) -> set[str]:
+            wanted = [t for t in dict.fromkeys(asked) if t not in rows]
+            for r in self._coll.get(self._coll.terms, wanted, ["term", "tid", "df"]):
+                rows[r["term"]] = (int(r["tid"]), int(r["df"]))
+            return {t for t in asked if t in rows}
+
+        terms = bm25_query_terms(query, lookup)
         if not terms:
             return []
-        rows = {
-            r["term"]: (int(r["tid"]), int(r["df"]))
-            for r in self._coll.get(self._coll.terms, list(set(terms)), ["term", "tid", "df"])
-        }
+        lookup(terms)  # only the terms the compound lookup did not already bring
         ids = [rows[t][0] for t in terms if t in rows]
         weights = query_weights(ids, {tid: df for tid, df in rows.values()}, n_docs)
         if not weights:

@@ -3,49 +3,38 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import (
+    AskModeOption,
+    AskTopKOption,
+    BackendOption,
+    IndexOption,
+    LlmOption,
+    ModelOption,
+    cli_errors,
+    err,
+    print_json,
+    settings,
+)
 from rabbit_rag.cli.render import citation_lines
-from rabbit_rag.limits import MAX_ASK_K
 
 
 @app.command()
 def ask(
-    question: str = typer.Argument(
-        ..., metavar="QUESTION", help="The question, in Korean (or any language the documents use)."
-    ),
-    index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
-    llm: str | None = typer.Option(
-        None,
-        "--llm",
-        metavar="KIND",
-        help="auto (the transformers model if it loads, else extractive), transformers, openai or extractive "
-        "(no language model). Default: RABBIT_RAG_LLM, else auto.",
-    ),
-    k: int | None = typer.Option(
-        None,
-        "-k",
-        "--top-k",
-        min=1,
-        max=MAX_ASK_K,
-        help="Passages retrieved as sources (default: RABBIT_RAG_ASK_TOP_K, 5).",
-    ),
-    mode: str | None = typer.Option(
-        None,
-        "--mode",
-        "-m",
-        metavar="MODE",
-        help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid).",
-    ),
-    model: str | None = typer.Option(
-        None, "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
-    ),
+    question: Annotated[
+        str, typer.Argument(metavar="QUESTION", help="The question, in Korean (or any language the documents use).")
+    ],
+    index: IndexOption,
+    llm: LlmOption = None,
+    k: AskTopKOption = None,
+    mode: AskModeOption = None,
+    model: ModelOption = None,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {question, answer, generator, ...}."),
-    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    backend: BackendOption = None,
 ) -> None:
     """Answer a question from an index, citing the exact passages.
 

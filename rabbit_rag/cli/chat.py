@@ -15,16 +15,24 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, settings
+from rabbit_rag.cli.common import (
+    AskModeOption,
+    AskTopKOption,
+    BackendOption,
+    IndexOption,
+    LlmOption,
+    ModelOption,
+    cli_errors,
+    err,
+    settings,
+)
 from rabbit_rag.cli.render import citation_lines, source_lines
 from rabbit_rag.errors import RabbitRagError
-from rabbit_rag.limits import MAX_ASK_K
 
 if TYPE_CHECKING:
     from rabbit_rag.engine import Answer, ChatSession
@@ -155,32 +163,12 @@ def _write(text: str) -> None:
 
 @app.command()
 def chat(
-    index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
-    llm: str | None = typer.Option(
-        None,
-        "--llm",
-        metavar="KIND",
-        help="auto, transformers, openai or extractive (no language model). Default: RABBIT_RAG_LLM, else auto.",
-    ),
-    k: int | None = typer.Option(
-        None,
-        "-k",
-        "--top-k",
-        min=1,
-        max=MAX_ASK_K,
-        help="Passages retrieved as sources per question (default: RABBIT_RAG_ASK_TOP_K, 5).",
-    ),
-    mode: str | None = typer.Option(
-        None,
-        "--mode",
-        "-m",
-        metavar="MODE",
-        help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid).",
-    ),
-    model: str | None = typer.Option(
-        None, "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
-    ),
-    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    index: IndexOption,
+    llm: LlmOption = None,
+    k: AskTopKOption = None,
+    mode: AskModeOption = None,
+    model: ModelOption = None,
+    backend: BackendOption = None,
 ) -> None:
     """Chat with an index: follow-up questions, answers with citations.
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import IndexOption, cli_errors, err, print_json, settings
 
 
 @app.command()
 def check(
-    index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
+    index: IndexOption,
     repair: bool = typer.Option(
         False,
         "--repair",

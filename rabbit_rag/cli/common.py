@@ -7,11 +7,12 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rabbit_rag.errors import RabbitRagError
+from rabbit_rag.limits import MAX_ASK_K
 
 if TYPE_CHECKING:
     from rabbit_rag.settings import Settings
@@ -27,6 +28,42 @@ BACKEND_HELP = (
     "(a Milvus server or cluster). With an engine, --index names the collection (its folder name) and readers "
     "need no local files. Default: RABBIT_RAG_BACKEND, else local. See docs/scaling.md."
 )
+
+# The options several commands share, declared once so that their names, limits and help stay the same
+# everywhere (``index: IndexOption`` in a command's signature; typer reads the ``Annotated`` metadata).
+IndexOption = Annotated[Path, typer.Option("--index", "-i", help="Index folder made by `rabbit-rag ingest`.")]
+BackendOption = Annotated[str | None, typer.Option("--backend", metavar="URI", help=BACKEND_HELP)]
+LlmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        metavar="KIND",
+        help="auto (the transformers model if it loads, else extractive), transformers, openai or extractive "
+        "(no language model). Default: RABBIT_RAG_LLM, else auto.",
+    ),
+]
+AskTopKOption = Annotated[
+    int | None,
+    typer.Option(
+        "-k",
+        "--top-k",
+        min=1,
+        max=MAX_ASK_K,
+        help="Passages retrieved as sources for each question (default: RABBIT_RAG_ASK_TOP_K, 5).",
+    ),
+]
+AskModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mode", "-m", metavar="MODE", help="Retrieval: hybrid, bm25 or dense (default: RABBIT_RAG_ASK_MODE, hybrid)."
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", metavar="MODEL", help="Chat model id or folder (transformers) or served model name (openai)."
+    ),
+]
 
 
 #: The config file named by ``rabbit-rag --config PATH`` (or ``RABBIT_RAG_CONFIG``) for this invocation;

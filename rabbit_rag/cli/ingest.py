@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, err, print_json, settings
+from rabbit_rag.cli.common import BackendOption, cli_errors, err, print_json, settings
 
 
 @app.command()
@@ -28,7 +28,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 3 when any file failed."),
     chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Chunk budget for a new index (default 256)."),
-    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    backend: BackendOption = None,
     workers: int | None = typer.Option(
         None,
         "--workers",

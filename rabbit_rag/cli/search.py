@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import BACKEND_HELP, cli_errors, print_json, settings
+from rabbit_rag.cli.common import BackendOption, IndexOption, cli_errors, print_json, settings
 from rabbit_rag.cli.render import one_line, where
 from rabbit_rag.limits import MAX_SEARCH_K
 
 
 @app.command()
 def search(
-    query: str = typer.Argument(..., metavar="QUERY", help="What to look for, in Korean or any language."),
-    index: Path = typer.Option(..., "--index", "-i", help="Index folder made by `rabbit-rag ingest`."),
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for, in Korean or any language.")],
+    index: IndexOption,
     k: int | None = typer.Option(
         None, "-k", "--top-k", min=1, max=MAX_SEARCH_K, help="Number of results (default: RABBIT_RAG_TOP_K, 5)."
     ),
@@ -34,7 +34,7 @@ def search(
         None, "--doc-id", metavar="ID", help="Only these document ids (repeatable)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: {query, results: [...]}."),
-    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    backend: BackendOption = None,
 ) -> None:
     """Search an index; each hit names its source and exact characters.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rabbit_rag.cli.app import app
-from rabbit_rag.cli.common import BACKEND_HELP, INDEX_ROOT_HELP, cli_errors, err, needs_extra, settings
+from rabbit_rag.cli.common import INDEX_ROOT_HELP, BackendOption, cli_errors, err, needs_extra, settings
 
 
 @app.command()
@@ -25,7 +25,7 @@ def serve(
     no_auth: bool = typer.Option(
         False, "--no-auth", help="Local development only: no API keys, every caller is an admin (warned about loudly)."
     ),
-    backend: str | None = typer.Option(None, "--backend", metavar="URI", help=BACKEND_HELP),
+    backend: BackendOption = None,
     log_level: str = typer.Option(
         "info", "--log-level", metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug."
     ),

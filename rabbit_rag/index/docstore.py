@@ -33,13 +33,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rabbit_rag.errors import IndexCorruptError, IndexLockedError
-from rabbit_rag.schemas import DocumentInfo
 from rabbit_rag.types import Block, Chunk
+
+if TYPE_CHECKING:
+    from rabbit_rag.schemas import DocumentInfo
 
 SCHEMA_VERSION = 2
 
@@ -144,7 +146,12 @@ class StoredDocument:
     updated_at: str
 
     def info(self) -> DocumentInfo:
-        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path."""
+        """What may be shown of the document (:class:`rabbit_rag.schemas.DocumentInfo`): no file path.
+
+        The pydantic model is imported here, not with the module: opening and searching an index needs
+        no pydantic (``benchmarks/first_answer.py``)."""
+        from rabbit_rag.schemas import DocumentInfo
+
         return DocumentInfo(
             doc_id=self.doc_id, source=self.source, title=self.title, content_hash=self.content_hash,
             size=self.size, n_chars=self.n_chars, n_chunks=self.n_chunks, metadata=self.metadata,
@@ -201,6 +208,15 @@ _LIVE = "removed_rev IS NULL"
 def _visible(alias: str, written: str) -> str:
     """SQL: the row (``alias.``) is visible at revision ``?`` (two parameters, both the revision)."""
     return f"{alias}{written} <= ? AND ({alias}removed_rev IS NULL OR {alias}removed_rev > ?)"
+
+
+def _crc_holds(crc_of: Any, crc: int, *values: Any) -> bool:
+    """Whether ``values`` still have their stored CRC; False also when a value is no longer of its type
+    (bytes where text was written), which would make the CRC function raise."""
+    try:
+        return bool(crc_of(*values) == crc)
+    except (TypeError, AttributeError, UnicodeError):
+        return False
 
 
 def _row_to_doc(r: Sequence[Any]) -> StoredDocument:
@@ -323,6 +339,16 @@ class DocStore:
                 # damaged bytes in a TEXT value, or in the schema names SQLite quotes in its error message:
                 # sqlite3 decodes them strictly and raises this instead of a sqlite3 error
                 raise self._damaged(f"bytes that should be text are not UTF-8 ({e.reason})") from None
+
+    @contextlib.contextmanager
+    def _stored(self) -> Iterator[None]:
+        """Decoding what a row holds (JSON metadata and blocks, the inputs of a CRC): a value of the wrong
+        type or shape — bytes where text belongs, JSON that does not parse — is a damaged docstore, said in
+        one line, not a traceback from deep inside a reader."""
+        try:
+            yield
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:  # JSONDecodeError, UnicodeError
+            raise self._damaged(f"a stored value has the wrong type or shape ({type(e).__name__}: {e})") from None
 
     def close(self) -> None:
         with self._lock:
@@ -473,7 +499,8 @@ class DocStore:
         where, params = self._doc_where(at)
         with self._db() as c:
             r = c.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE uri=? AND {where}", (uri, *params)).fetchone()
-        return _row_to_doc(r) if r else None
+        with self._stored():
+            return _row_to_doc(r) if r else None
 
     def get_document(self, doc_id: str, at: int | None = None) -> StoredDocument | None:
         """The document — live, or as of revision ``at`` — if any."""
@@ -482,7 +509,8 @@ class DocStore:
             r = c.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id=? AND {where}", (doc_id, *params)
             ).fetchone()
-        return _row_to_doc(r) if r else None
+        with self._stored():
+            return _row_to_doc(r) if r else None
 
     def document_text(self, doc_id: str, at: int | None = None) -> str | None:
         """The normalized text that chunk and citation offsets point into: the version visible at
@@ -509,7 +537,9 @@ class DocStore:
                 ).fetchone()
         if r is None:
             return None
-        if r[1] is not None and text_crc(r[0]) != r[1]:
+        with self._stored():
+            matches = r[1] is None or text_crc(r[0]) == r[1]
+        if not matches or not isinstance(r[0], str):
             raise self._damaged(f"the text of document {doc_id} does not match its checksum")
         return r[0]
 
@@ -520,7 +550,8 @@ class DocStore:
                 f"SELECT {_DOC_COLUMNS} FROM documents WHERE {where} ORDER BY source LIMIT ? OFFSET ?",
                 (*params, -1 if limit is None else limit, offset),
             ).fetchall()
-        return [_row_to_doc(r) for r in rows]
+        with self._stored():
+            return [_row_to_doc(r) for r in rows]
 
     def count_documents(self, at: int | None = None) -> int:
         where, params = self._doc_where(at)
@@ -704,10 +735,11 @@ class DocStore:
                 rows = c.execute(any_version.format(marks), ids).fetchall()
         out: dict[int, Chunk] = {}
         for r in rows:
-            if checked and r[10] is not None and chunk_crc(r[5], r[11], r[12]) != r[10]:
-                raise self._damaged(f"chunk {r[0]} of document {r[1]} does not match its checksum")
-            out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], source=r[2], start=r[3], end=r[4], text=r[5], page=r[6],
-                              section=r[7], title=r[8], blocks=blocks_from_json(r[9], r[3]))  # fmt: skip
+            with self._stored():
+                if checked and r[10] is not None and chunk_crc(r[5], r[11], r[12]) != r[10]:
+                    raise self._damaged(f"chunk {r[0]} of document {r[1]} does not match its checksum")
+                out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], source=r[2], start=r[3], end=r[4], text=r[5],
+                                  page=r[6], section=r[7], title=r[8], blocks=blocks_from_json(r[9], r[3]))  # fmt: skip
         return out
 
     def document_chunks(self, doc_id: str, at: int | None = None) -> list[Chunk]:
@@ -752,10 +784,10 @@ class DocStore:
                     (doc_id,),
                 ).fetchall()
             for _upd, text, crc in versions:
-                if crc is not None and text_crc(text) != crc:
+                if crc is not None and not _crc_holds(text_crc, crc, text):
                     problems.append(f"document {doc_id}: text does not match its checksum")
             for cid, start, end, text, terms, emb, crc, added in chunks:
-                if crc is not None and chunk_crc(text, terms, emb) != crc:
+                if crc is not None and not _crc_holds(chunk_crc, crc, text, terms, emb):
                     problems.append(f"chunk {cid} of document {doc_id}: row does not match its checksum")
                     continue
                 # the version the chunk was written with: the newest one written at or before it

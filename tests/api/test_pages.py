@@ -443,7 +443,7 @@ def test_renderer_closes_with_the_app(api_root: Path, keys) -> None:
     r = client.get(f"/v1/collections/{COLLECTION}/documents/{c['doc_id']}/pages/2", headers=keys.h("read"))
     assert r.status_code == 200
     renderer = client.app.state.rr.extras["page_images"].renderer
-    proc = renderer._proc
+    proc = renderer.child.process
     assert proc is not None and proc.poll() is None
     client.__exit__(None, None, None)
-    assert renderer._proc is None and proc.poll() is not None
+    assert renderer.child.process is None and proc.poll() is not None

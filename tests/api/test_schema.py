@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
+pytestmark = pytest.mark.slow  # property-based requests over the whole OpenAPI schema
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
@@ -50,7 +51,6 @@ def _property_test(operation, mode, headers: dict[str, str], excluded: list) -> 
     return run
 
 
-@pytest.mark.slow  # property-based requests over the whole OpenAPI schema
 def test_api_conforms_to_its_schema(client_factory, keys: Keys) -> None:
     client = client_factory()  # started: the lifespan built the state the generated calls use
     # Invalid data may also be rejected with 413: a generated body over the 1 MB JSON limit is refused before it

@@ -15,6 +15,9 @@ from rabbit_rag.ingest import IngestOptions, ingest_documents, ingest_files, ing
 from rabbit_rag.types import Document
 from tests.conftest import SAMPLES
 
+# every test starts worker processes that each load Kiwi (tens of CPU-seconds): out of the fast loop
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
@@ -103,7 +106,6 @@ def test_staged_uploads_and_documents(tmp_path: Path) -> None:
     assert_same_index(tmp_path / "mem-serial", tmp_path / "mem-par")
 
 
-@pytest.mark.slow
 def test_ray_runs_the_same_workers(corpus: Path, tmp_path: Path) -> None:
     """``--ray local`` starts a local Ray instance and runs the workers as Ray actors."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
@@ -112,3 +114,47 @@ def test_ray_runs_the_same_workers(corpus: Path, tmp_path: Path) -> None:
     par = ingest_paths([corpus], tmp_path / "ray", embed_model="none", options=opts, progress=False)
     assert _report(par) == _report(serial)
     assert_same_index(tmp_path / "serial", tmp_path / "ray")
+
+
+def test_workers_are_started_once_per_process(corpus: Path, tmp_path: Path) -> None:
+    """A second ingest with the same settings reuses the worker processes (their start-up, Kiwi's model
+    included, is paid once); other settings start new ones, and the index is the same either way."""
+    from rabbit_rag.ingest.parallel import SharedProcessPool
+
+    opts = IngestOptions(workers=2, parse_isolation=False)
+    kobill = corpus / "kobill"
+    ingest_paths([kobill], tmp_path / "a", embed_model="none", options=opts, progress=False)
+    pool = SharedProcessPool._pool
+    assert pool is not None and SharedProcessPool._users == 0
+    pids = pool.pids()
+    assert len(pids) == 2
+    ingest_paths([kobill], tmp_path / "b", embed_model="none", options=opts, progress=False)
+    assert SharedProcessPool._pool is pool and pool.pids() == pids
+    assert_same_index(tmp_path / "a", tmp_path / "b")
+    other = dataclasses.replace(opts, parse_isolation=True)
+    ingest_paths([kobill], tmp_path / "c", embed_model="none", options=other, progress=False)
+    assert SharedProcessPool._pool is not pool and not (SharedProcessPool._pool.pids() & pids)
+    assert pool._ex._shutdown_thread  # the old pool was shut down, not left running
+    assert_same_index(tmp_path / "a", tmp_path / "c")
+
+
+def test_a_pool_in_use_is_not_replaced() -> None:
+    """Two ingests at once with different settings (two API collections): the second gets a private pool,
+    closed when it is done; the shared one stays for the first."""
+    from rabbit_rag.ingest.parallel import SharedProcessPool, WorkerSpec
+
+    SharedProcessPool.shutdown()
+    a = WorkerSpec(chunk_tokens=256, overlap_sentences=0, embed_model=None, options=IngestOptions(workers=1))
+    b = dataclasses.replace(a, chunk_tokens=512)
+    shared = SharedProcessPool.acquire(a, 1)
+    private = SharedProcessPool.acquire(b, 1)
+    assert private is not shared and SharedProcessPool._pool is shared
+    again = SharedProcessPool.acquire(a, 1)
+    assert again is shared and SharedProcessPool._users == 2
+    SharedProcessPool.release(private)
+    assert private._ex._shutdown_thread and not shared._ex._shutdown_thread
+    SharedProcessPool.release(again)
+    SharedProcessPool.release(shared)
+    assert SharedProcessPool._users == 0 and not shared._ex._shutdown_thread
+    SharedProcessPool.shutdown()
+    assert shared._ex._shutdown_thread and SharedProcessPool._pool is None

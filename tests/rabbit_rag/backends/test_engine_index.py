@@ -4,6 +4,8 @@ filters, documents and offsets — through a full publish, incremental publishes
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +104,7 @@ def test_documents_text_and_offsets(bm25_pair: tuple) -> None:
     assert "sample" in engine_collection_names(bm25_pair[2])
 
 
+@pytest.mark.slow  # embeds the sample twice and fills a second engine collection
 def test_dense_and_hybrid_are_ours(tmp_path: Path, tiny_st_model: Path) -> None:
     uri = f"milvus://{tmp_path}/engine.db"
     opts = IngestOptions(backend=uri, parse_isolation=False)
@@ -236,3 +239,35 @@ def test_chunk_text_longer_than_a_milvus_string(tmp_path: Path, monkeypatch: pyt
     assert engine.document_text(doc.doc_id) == local.document_text(doc.doc_id)
     assert engine.document_chunks(doc.doc_id) == local.document_chunks(doc.doc_id)
     assert_same_hits(local.bm25_top_k("헌법재판소 임기", 5), engine.bm25_top_k("헌법재판소 임기", 5))
+    # the document shrinks to fewer text parts: the parts past its end are deleted, not left behind
+    with IndexWriter(tmp_path / "long", mirror=EnginePublisher(uri)) as w:
+        _write(w, "a.txt", ["짧다.", "임기는 6년."])
+    local = open_index(tmp_path / "long")
+    doc = local.documents()[0]
+    assert engine.document_text(doc.doc_id) == local.document_text(doc.doc_id) == "짧다. 임기는 6년."
+    coll = engine._coll
+    parts = coll.query(coll.texts, f'doc_id == "{doc.doc_id}"', ["part"])
+    assert sorted(int(r["part"]) for r in parts) == [0, 1]  # 11 characters in parts of 7
+
+
+@pytest.mark.slow  # a second process runs Kiwi over the constitution
+def test_an_engine_file_written_by_another_process(tmp_path: Path) -> None:
+    """`rabbit-rag ingest --backend milvus:///x.db` then `rabbit-rag search` with the same URI: the second
+    process finds the collections released (Milvus Lite loads nothing on open) and must load them; the
+    engine file's folder need not exist before the first."""
+    uri = f"milvus://{tmp_path}/new/folder/engine.db"
+    code = (
+        "import sys; from pathlib import Path; from rabbit_rag.ingest import IngestOptions, ingest_paths; "
+        "ingest_paths([Path(sys.argv[1])], Path(sys.argv[2]), embed_model='none', "
+        "options=IngestOptions(backend=sys.argv[3], parse_isolation=False), progress=False)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(SAMPLES / "constitution.txt"), str(tmp_path / "law"), uri],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    local, engine = open_index(tmp_path / "law"), open_engine_index(uri, "law")
+    assert engine.counts() == local.counts()
+    for q in QUERIES[:4]:
+        assert_same_hits(local.bm25_top_k(q, 20), engine.bm25_top_k(q, 20))

@@ -28,7 +28,9 @@ def _imported(argv: list[str], stdin: str = "") -> tuple[list[str], str]:
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
-@pytest.mark.parametrize("command", ["search", "ask", "chat"])
+@pytest.mark.parametrize(
+    "command", ["search", pytest.param("ask", marks=pytest.mark.slow), pytest.param("chat", marks=pytest.mark.slow)]
+)
 def test_no_model_library_is_imported(sample_index_ro: Path, command: str) -> None:
     argv = [command, "국회의원 임기는?", "--index", str(sample_index_ro)]
     if command != "search":
@@ -46,3 +48,24 @@ def test_help_imports_nothing_heavy() -> None:
     modules, stdout = _imported(["--help"])
     assert "search" in stdout
     assert not set(modules) & {*MODEL_LIBRARIES, *BUILD_ONLY, "kiwipiepy", "numpy", "pydantic"}
+
+
+def test_searching_from_python_imports_no_pydantic(sample_index_ro: Path) -> None:
+    """`open_index(...).search(...)` is the Python API's first answer: it needs numpy, SQLite and Kiwi,
+    not pydantic (about 0.2 s of CPU before the docstore imported its JSON models only where used)."""
+    code = (
+        "import json, sys\n"
+        "from rabbit_rag.index import open_index\n"
+        f"idx = open_index({str(sample_index_ro)!r})\n"
+        "hits = idx.search('국회의원 임기는?', 3, mode='bm25')\n"
+        "doc = idx.document(hits[0].chunk.doc_id)\n"
+        "before = sorted(m for m in ('pydantic', 'pydantic_settings', 'typer') if m in sys.modules)\n"
+        "info = doc.to_dict()\n"  # the JSON model still works, imported on first use
+        "print(json.dumps([hits[0].chunk.text, before, info['doc_id'] == doc.doc_id]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text, imported, info_ok = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "국회의원의 임기는 4년" in text
+    assert imported == []
+    assert info_ok

@@ -244,3 +244,35 @@ def test_damaged_generation_json_with_vectors_is_rebuilt(tmp_path: Path, tiny_st
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["results"] == expected
     assert check_index(path).ok
+
+
+# A stored value of the wrong type or shape, as damage or a hand edit leaves it: what it breaks must be
+# an IndexCorruptError naming the docstore (one line in the CLI), and `check` must list it.
+STORED_DAMAGE = {
+    "chunk text as bytes": ("UPDATE chunks SET text = CAST(text AS BLOB)", "search"),
+    "chunk blocks not JSON": ("UPDATE chunks SET blocks = '[[0, 1'", "search"),
+    "document text as bytes": ("UPDATE documents SET text = CAST(text AS BLOB)", "text"),
+    "document metadata not JSON": ("UPDATE documents SET metadata = '{\"bytes\": '", "documents"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(STORED_DAMAGE))
+def test_stored_values_of_the_wrong_kind_are_a_one_line_error(index: Path, damage: str) -> None:
+    sql, read = STORED_DAMAGE[damage]
+    db = sqlite3.connect(index / DOCSTORE_FILE)
+    assert db.execute(sql).rowcount > 0
+    db.commit()
+    db.close()
+    idx = open_index(index)
+    with pytest.raises(IndexCorruptError, match="docstore") as caught:
+        if read == "search":
+            idx.search("대통령의 임기", k=3, mode="bm25")
+        elif read == "text":
+            idx.document_text(idx.documents()[0].doc_id)
+        else:
+            idx.documents()
+    assert str(index / DOCSTORE_FILE) in str(caught.value) and "\n" not in str(caught.value)
+    if read == "search":
+        _assert_one_line_docstore_error(index)
+    if "bytes" in damage:  # the checksum pass reads every row: the changed type is a reported problem
+        assert any("checksum" in p.problem for p in check_index(index).problems)

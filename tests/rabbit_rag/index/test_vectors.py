@@ -121,6 +121,7 @@ def stored(index) -> tuple[np.ndarray, np.ndarray]:
     return np.array([c for c, _ in pairs]), np.vstack([v for _, v in pairs])
 
 
+@pytest.mark.slow  # trains IVF lists three times (~10 CPU-seconds)
 def test_manifest_records_the_index_type_and_incremental_updates_work(tmp_path: Path, fixed_model: str) -> None:
     rng = np.random.default_rng(2)
     path = tmp_path / "idx"
