@@ -265,8 +265,8 @@ def test_stored_values_of_the_wrong_kind_are_a_one_line_error(index: Path, damag
     db.close()
     idx = open_index(index)
     with pytest.raises(IndexCorruptError, match="docstore") as caught:
-        if read == "search":
-            idx.search("대통령의 임기", k=3, mode="bm25")
+        if read == "search":  # the hits' rows are read on first use (rabbit_rag/index/lazy.py)
+            [hit.chunk.text for hit in idx.search("대통령의 임기", k=3, mode="bm25")]
         elif read == "text":
             idx.document_text(idx.documents()[0].doc_id)
         else:
