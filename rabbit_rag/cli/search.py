@@ -57,7 +57,8 @@ def search(
         check_query(query, k or s.top_k, s.max_question_chars)
         retriever = retriever_from_settings(s, idx, mode)
         hits = retriever.retrieve(query, k or s.top_k, filters=SearchFilter.of(source or None, doc_id or None))
-    results = [SearchHit.of(h, i + 1).model_dump() for i, h in enumerate(hits)]
+        # inside: the hits' chunk rows are read here, on first use (a damaged row is a one-line error)
+        results = [SearchHit.of(h, i + 1).model_dump() for i, h in enumerate(hits)]
     if as_json:
         print_json({"query": query, "results": results})
         return

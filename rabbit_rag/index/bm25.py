@@ -44,6 +44,7 @@ SUPPORTED_METHODS = ("lucene", "robertson", "atire")
 #: Matrices with at least this many stored (chunk, term) scores — about 25,000 chunks of 40 terms —
 #: are searched by the numba kernels; smaller ones by numpy, without importing numba (module docstring).
 JIT_MIN_ENTRIES = 1_000_000
+_NO_MASK = np.zeros(0, np.uint8)  # top_k without a filter (one array for every query)
 
 
 def _check_method(params: dict[str, Any]) -> str:
@@ -197,8 +198,8 @@ class BM25Scorer:
 
     def _ids(self, term_ids: Sequence[int]) -> np.ndarray:
         # the last column is the empty-chunk sentinel: never a query term
-        ids = np.asarray(term_ids, np.int64).reshape(-1)
-        return ids[(ids >= 0) & (ids < self._n_terms - 1)]
+        top = self._n_terms - 1
+        return np.array([t for t in term_ids if 0 <= t < top], np.int64)  # a query's few ids: no array masks
 
     def _numpy_scores(self, ids: np.ndarray) -> np.ndarray:
         m = self.matrix
@@ -247,5 +248,5 @@ class BM25Scorer:
         acc = getattr(self._local, "acc", None)
         if acc is None or len(acc) != m.n_docs:
             acc = self._local.acc = np.zeros(m.n_docs, np.float32)
-        mask = np.zeros(0, np.uint8) if weight_mask is None else (np.asarray(weight_mask) > 0).view(np.uint8)
+        mask = _NO_MASK if weight_mask is None else (np.asarray(weight_mask) > 0).view(np.uint8)
         return K.top_k(m.data, m.indices, m.indptr, m.col_max, ids, mask, int(k), acc)

@@ -451,6 +451,11 @@ class DocStore:
         with self._db() as c:
             return dict(c.execute("SELECT term, id FROM vocab"))
 
+    def vocab_below(self, n: int) -> list[tuple[str, int]]:
+        """Every ``(term, id)`` with ``id < n`` (the columns of a generation's BM25 matrix)."""
+        with self._db() as c:
+            return c.execute("SELECT term, id FROM vocab WHERE id < ?", (int(n),)).fetchall()
+
     def add_terms(self, terms: Iterable[tuple[str, int]]) -> None:
         with self._db() as c:
             c.executemany("INSERT INTO vocab(term, id) VALUES(?, ?)", terms)

@@ -75,10 +75,15 @@ class Generation:
             return None
         return (self.vector_meta or {}).get("type", "flat")
 
-    def query_vocabulary(self, lookup: Callable[[Sequence[str]], dict[str, int]]) -> QueryVocabulary:
-        """Query terms → ids for this generation's matrix (``lookup`` asks the docstore), cached."""
+    def query_vocabulary(
+        self,
+        lookup: Callable[[Sequence[str]], dict[str, int]],
+        load_all: Callable[[int], Iterable[tuple[str, int]]] | None = None,
+    ) -> QueryVocabulary:
+        """Query terms → ids for this generation's matrix (``lookup`` asks the docstore; ``load_all``
+        reads a small vocabulary whole, see :mod:`rabbit_rag.index.vocab`), cached."""
         if self._vocab is None:
-            self._vocab = QueryVocabulary(lookup, n_columns=len(self.bm25.matrix.indptr) - 2)
+            self._vocab = QueryVocabulary(lookup, n_columns=len(self.bm25.matrix.indptr) - 2, load_all=load_all)
         return self._vocab
 
     def hold(self, fd: int) -> None:

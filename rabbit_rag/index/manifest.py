@@ -30,7 +30,7 @@ FORMAT_VERSION = 2
 #: Versions this code opens: 1 is read as is and migrated to 2 by the first write.
 READABLE_FORMAT_VERSIONS = (1, 2)
 #: The keys that say what an index is (kept in the docstore too, see :func:`manifest_config`).
-CONFIG_KEYS = ("format", "format_version", "created_at", "tokenizer", "embedding", "chunking", "bm25")
+CONFIG_KEYS = ("format", "format_version", "created_at", "tokenizer", "embedding", "chunking", "bm25", "vector_index")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -104,8 +104,9 @@ def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def manifest_config(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What the index is — format, tokenizer, embedding, chunking, BM25 — without what changes with
-    each publish (generation, counts, versions). The writer keeps a copy in the docstore."""
+    """What the index is — format, tokenizer, embedding, chunking, BM25, the vector index asked for —
+    without what changes with each publish (generation, counts, versions). The writer keeps a copy in
+    the docstore, so a manifest rebuilt from it builds the next generation the same way."""
     return {k: manifest[k] for k in CONFIG_KEYS if k in manifest}
 
 

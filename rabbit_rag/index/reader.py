@@ -19,8 +19,10 @@ when a crash left the search files behind the docstore.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from rabbit_rag.errors import (
 from rabbit_rag.index.docstore import DOCSTORE_FILE, DocStore, StoredDocument
 from rabbit_rag.index.filters import SearchFilter
 from rabbit_rag.index.generation import Generation, generation_dir_name, load_generation
+from rabbit_rag.index.lazy import ChunkBatch
 from rabbit_rag.index.manifest import check_tokenizer, read_manifest
 from rabbit_rag.index.publish import generation_files, published_revision, repair, stale_docstore_error
 from rabbit_rag.notices import notice
@@ -70,6 +73,7 @@ class Index:
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._embedder_error: str | None = None
+        self._pending: weakref.WeakSet[ChunkBatch] = weakref.WeakSet()  # hits whose rows are not read yet
         try:
             self.generation = self._open_generation()
         except BaseException:
@@ -160,7 +164,11 @@ class Index:
         return True
 
     def close(self) -> None:
-        """Release the docstore connection and the generation (the index cannot be read afterwards)."""
+        """Release the docstore connection and the generation (the index cannot be read afterwards).
+        Hits whose chunk rows were not read yet are read first, so they stay usable."""
+        for batch in list(self._pending):
+            with contextlib.suppress(IndexCorruptError):
+                batch.load()
         self._store.close()
         self.generation = None
 
@@ -232,7 +240,7 @@ class Index:
         gen = self.generation
         if gen is None or not len(gen):
             return []
-        term_ids = gen.query_vocabulary(self._store.lookup_terms).term_ids(query)
+        term_ids = gen.query_vocabulary(self._store.lookup_terms, self._store.vocab_below).term_ids(query)
         mask = self._mask(gen, filters)
         rows, scores = gen.bm25.top_k(term_ids, k, weight_mask=mask)
         return self._hits(gen.chunk_ids[rows], scores, "bm25", gen)
@@ -295,12 +303,14 @@ class Index:
         return gen.row_mask(filters.doc_ids, filters.source_match()) if filters else None
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray, name: str, gen: Generation) -> list[ScoredChunk]:
-        chunks = self._store.get_chunks([int(i) for i in ids], at=gen.revision)
-        return [
-            ScoredChunk(chunks[int(i)], float(s), {name: float(s)})
-            for i, s in zip(ids, scores, strict=True)
-            if int(i) in chunks
-        ]
+        """Hits whose chunks are read from the docstore on first use, all of one search in one query
+        (:mod:`rabbit_rag.index.lazy`): a fusion that keeps 10 of 80 candidates reads 10 rows."""
+        if not len(ids):
+            return []
+        revision, store = gen.revision, self._store
+        batch = ChunkBatch(lambda wanted: store.get_chunks(wanted, at=revision), gen, str(self.path))
+        self._pending.add(batch)
+        return [ScoredChunk(batch.chunk(i), s, {name: s}) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
 
     # -- reading ----------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -8,7 +8,11 @@ term added by a later ingest has no column in this generation, so it counts as u
 compound only this newer revision knows does not replace its parts).
 
 The cache holds at most ``max_terms`` entries (about 150 bytes each) and is dropped with its
-generation, so a term unknown at one revision is looked up again at the next.
+generation, so a term unknown at one revision is looked up again at the next. A generation whose whole
+vocabulary fits (``load_all`` given and at most ``max_terms`` columns) reads it all at its first query
+(one ``SELECT``; ~15k terms in 10 ms): every later query is answered from memory, known or not, as
+bm25s answers from its ``vocab_dict`` — the per-query lookup cost ~0.2 ms of CPU at 100k chunks,
+where queries keep bringing terms not seen before.
 
 예::
 
@@ -19,7 +23,7 @@ generation, so a term unknown at one revision is looked up again at the next.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rabbit_rag.text.terms import bm25_query_terms
 
@@ -31,17 +35,34 @@ class QueryVocabulary:
     """Term → id (or unknown) for the columns of one generation's BM25 matrix."""
 
     def __init__(
-        self, lookup: Callable[[Sequence[str]], dict[str, int]], n_columns: int, max_terms: int = DEFAULT_MAX_TERMS
+        self,
+        lookup: Callable[[Sequence[str]], dict[str, int]],
+        n_columns: int,
+        max_terms: int = DEFAULT_MAX_TERMS,
+        load_all: Callable[[int], Iterable[tuple[str, int]]] | None = None,
     ) -> None:
         self._lookup = lookup
         self._n_columns = n_columns
         self._max_terms = max_terms
         self._cache: dict[str, int] = {}  # -1: not in this generation
         self._lock = threading.Lock()
+        #: ``load_all(n)``: every (term, id) with id < n, read once when the vocabulary fits the cache
+        self._load_all = load_all if load_all is not None and n_columns <= max_terms else None
+        self._complete = False
+
+    def _preload(self) -> None:
+        with self._lock:
+            if self._load_all is not None and not self._complete:
+                self._cache = dict(self._load_all(self._n_columns))
+                self._complete = True
 
     def ids(self, terms: Sequence[str]) -> dict[str, int]:
         """The ids of those of ``terms`` this generation knows."""
+        if self._load_all is not None and not self._complete:
+            self._preload()
         cache = self._cache
+        if self._complete:  # the whole vocabulary is here: a term not in it is unknown
+            return {t: i for t in terms if (i := cache.get(t)) is not None and i >= 0}
         resolved = {t: cache.get(t) for t in dict.fromkeys(terms)}
         missing = [t for t, i in resolved.items() if i is None]
         if missing:

@@ -115,6 +115,7 @@ class IndexWriter:
             if vector_index is not None and self.manifest.get("vector_index", DEFAULT_VECTOR_INDEX) != vector_index:
                 self.manifest["vector_index"] = vector_index  # the next generation is built this way
                 self._needs_publish = True
+                save_config(self._store, self.manifest)  # and so is one built from a restored manifest
             if mirror is not None:
                 mirror.check(self.path, self.manifest)
             self.vocab = self._store.load_vocab()

@@ -138,12 +138,15 @@ def bm25_query_terms(text: str, known: Callable[[list[str]], set[str]] | None = 
         return []
     morphs = lex(get_kiwi().tokenize(text))
     runs = {(a, b): "".join(m[0] for m in morphs[a:b]) for a, b in _compound_runs(morphs)}
-    found = known(list(runs.values())) if known is not None and runs else set()
+    own_terms = [_term(form, tag) for form, tag, _, _ in morphs]
+    # ``known`` is asked once, about the compounds and the query's own terms together: a caller that
+    # looks terms up in a database (the index's query vocabulary) then answers the whole query in one
+    # round trip and has its own terms cached for the lookup that follows
+    found = known([*runs.values(), *(t for t in own_terms if t is not None)]) if known is not None and runs else set()
     covered = {i for (a, b), c in runs.items() if c in found for i in range(a, b)}
     ends = {b - 1: c for (a, b), c in runs.items() if c in found}
     out: list[str] = []
-    for i, (form, tag, _, _) in enumerate(morphs):
-        own = _term(form, tag)
+    for i, own in enumerate(own_terms):
         if own is not None and i not in covered:
             out.append(own)
         if i in ends:

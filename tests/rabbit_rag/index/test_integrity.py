@@ -170,8 +170,8 @@ def test_garbled_row_text_is_an_error_not_a_wrong_citation(index: Path) -> None:
     db.execute("UPDATE chunks SET text = replace(text, '5년', '9년')")  # as a flipped byte would
     db.commit()
     db.close()
-    with pytest.raises(IndexCorruptError, match="checksum"):
-        open_index(index).search("대통령 임기", k=3, mode="bm25")
+    with pytest.raises(IndexCorruptError, match="checksum"):  # when the hits' rows are read (on first use)
+        [hit.chunk.text for hit in open_index(index).search("대통령 임기", k=3, mode="bm25")]
     report = check_index(index, repair=True)
     assert not report.ok and not report.repaired and all(not p.repairable for p in report.problems)
 
@@ -265,8 +265,8 @@ def test_stored_values_of_the_wrong_kind_are_a_one_line_error(index: Path, damag
     db.close()
     idx = open_index(index)
     with pytest.raises(IndexCorruptError, match="docstore") as caught:
-        if read == "search":
-            idx.search("대통령의 임기", k=3, mode="bm25")
+        if read == "search":  # the hits' rows are read on first use (rabbit_rag/index/lazy.py)
+            [hit.chunk.text for hit in idx.search("대통령의 임기", k=3, mode="bm25")]
         elif read == "text":
             idx.document_text(idx.documents()[0].doc_id)
         else:

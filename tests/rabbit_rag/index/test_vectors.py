@@ -178,6 +178,35 @@ def test_manifest_records_the_index_type_and_incremental_updates_work(tmp_path: 
     index.close()
 
 
+@pytest.mark.parametrize("first", [None, "auto"])
+def test_a_manifest_rebuilt_from_the_docstore_keeps_the_vector_index_setting(
+    tmp_path: Path, fixed_model: str, first: str | None
+) -> None:
+    path = tmp_path / "idx"
+    if first is None:  # asked for when the index was created
+        with IndexWriter(path, embed_model=fixed_model, vector_index="ivf") as w:
+            write_docs(w, clustered(np.random.default_rng(4), 1200), first_doc=0)
+    else:  # changed on an existing index
+        with IndexWriter(path, embed_model=fixed_model) as w:
+            write_docs(w, clustered(np.random.default_rng(4), 1200), first_doc=0)
+        assert (
+            json.loads((path / "manifest.json").read_text(encoding="utf-8"))["generation"]["vector_index"]["type"]
+            == "flat"
+        )
+        with IndexWriter(path, embed_model=fixed_model, vector_index="ivf"):
+            pass
+    (path / "manifest.json").unlink()
+    with IndexWriter(path, embed_model=fixed_model) as w:  # rebuilds the manifest from the docstore
+        write_docs(w, clustered(np.random.default_rng(5), 20), first_doc=100)
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["vector_index"] == "ivf"
+    assert manifest["generation"]["vector_index"]["type"] == "ivf"  # not back to auto (flat below 50k)
+    (path / "manifest.json").unlink()
+    index = open_index(path)  # a reader repairs it the same way
+    assert index.manifest["vector_index"] == "ivf" and index.generation.vector_index_type() == "ivf"
+    index.close()
+
+
 def test_auto_stays_exact_for_small_indexes(tmp_path: Path, fixed_model: str) -> None:
     with IndexWriter(tmp_path / "idx", embed_model=fixed_model) as w:
         write_docs(w, clustered(np.random.default_rng(3), 100), first_doc=0)
@@ -190,3 +219,17 @@ def test_unknown_vector_index_is_refused_before_anything_is_written(tmp_path: Pa
     with pytest.raises(InvalidInputError, match="auto, flat, ivf"):
         IndexWriter(tmp_path / "idx", embed_model="none", vector_index="hnsw")
     assert not (tmp_path / "idx").exists()
+
+
+def test_faiss_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, rabbit_rag.index, faiss; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == "ACTIVE"
