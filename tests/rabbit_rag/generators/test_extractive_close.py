@@ -70,3 +70,14 @@ def test_a_close_rival_must_say_the_question_in_its_own_words() -> None:
     chunk = Chunk(1, "d", notice.source, 0, len(notice.text), notice.text, title=notice.title, blocks=notice.blocks)
     picks = ExtractiveGenerator().select("정전 점검은 언제 해?", [ScoredChunk(chunk, 1.0)])
     assert [p.text for p in picks] == ["1. 일시: 2024년 3월 16일(토) 오전 9시 ~ 오후 3시"]
+
+
+def test_the_question_wording_beats_a_higher_ranked_chunk() -> None:
+    # "대통령의 임기는" is said by the article that defines the term; the top-ranked chunk's "대통령의
+    # 임기가 만료되는 때에는" is about something else. With a retrieval-rank weight of 0.2 the rank won.
+    hits = _hits(
+        "대통령의 임기가 만료되는 때에는 임기만료 70일 내지 40일전에 후임자를 선거한다.",
+        "대통령의 임기는 5년으로 하며, 중임할 수 없다.",
+    )
+    picks = ExtractiveGenerator().select("대통령의 임기는?", hits)
+    assert picks[0].text == "대통령의 임기는 5년으로 하며, 중임할 수 없다."
