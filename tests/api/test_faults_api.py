@@ -207,13 +207,18 @@ def test_accepted_jobs_resume_or_fail_with_a_reason_after_a_restart(tmp_path: Pa
     release.set()
     first.close()
     # a job whose staged file is gone is reported failed with the reason
+    # (the victim is held until the end: a job that finished here would record "succeeded" over the
+    # "queued" record below, as it did under load)
     third = JobManager(journal=JobJournal(root))
-    victim = third.submit("헌법", "ingest", lambda job: None,
+    hold = threading.Event()
+    victim = third.submit("헌법", "ingest", lambda job: hold.wait(30) and None,
                           payload={"staged": [{"label": "c.txt", "path": "missing", "size": 1, "reader": "text"}]})  # fmt: skip
     third.journal.save({**victim.record(), "status": "queued"})  # as if it had not started when the server died
     fourth = JobManager(journal=JobJournal(root))
     fourth.restore(resume)
     failed = fourth.get(victim.id)
+    hold.set()
+    third.close()
     assert failed.status == "failed" and "upload again" in failed.error["message"]
     assert staging.clean({kept.name}) == 1 and kept.exists() and not stray.exists()
 
