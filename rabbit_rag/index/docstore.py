@@ -734,8 +734,8 @@ class DocStore:
             else:
                 rows = c.execute(any_version.format(marks), ids).fetchall()
         out: dict[int, Chunk] = {}
-        for r in rows:
-            with self._stored():
+        with self._stored():  # once around the loop: a search reads a few rows, a whole document thousands
+            for r in rows:
                 if checked and r[10] is not None and chunk_crc(r[5], r[11], r[12]) != r[10]:
                     raise self._damaged(f"chunk {r[0]} of document {r[1]} does not match its checksum")
                 out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], source=r[2], start=r[3], end=r[4], text=r[5],
