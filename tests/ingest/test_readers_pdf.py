@@ -202,6 +202,9 @@ def test_implausible_spacing_is_repaired_and_the_pages_recorded(tracking: float)
     raw = letter_spaced_pdf([lines, ["둘째 쪽도 같은 자간으로 쓴 글이다."]], tracking=tracking)
     # widely tracked letters: PDFium reads a space between every syllable, or (wider still) none at all
     extracted = pypdfium2.PdfDocument(raw)[0].get_textpage().get_text_bounded()
+    if not any("가" <= ch <= "힣" for ch in extracted):
+        # PDFium reads glyph-by-glyph runs of a non-embedded CJK font only with a CJK system font to map them
+        pytest.skip("PDFium read no Hangul from the test PDF: install a CJK font (apt-get install fonts-noto-cjk)")
     assert not 1.5 < hangul_per_space(extracted) < 15, extracted
     doc = read_bytes(raw, "자간.pdf")
     assert doc.metadata["spacing_repaired_pages"] == [1, 2] and doc.metadata["spacing_repaired_spans"] >= 2
