@@ -41,6 +41,49 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True if _SLOW_MODULE.search(head) else None
 
 
+#: Session fixtures that import torch and transformers and build a tiny model (seconds of CPU each).
+TORCH_FIXTURES = ("tiny_st_model", "tiny_llama", "tiny_llama_endless", "tiny_llama_random")
+
+
+def _xdist_scope(module: str) -> str:
+    """The unit of work the fast loop sends to one xdist worker for the test module ``module``
+    (a path relative to the root): ``"torch"`` for every module that uses a tiny torch model (in its
+    own text or through a ``conftest.py`` of its folders), else the module itself."""
+    path = ROOT / module
+    texts = [path] + [
+        d / "conftest.py" for d in path.parents if d != ROOT / "tests" and d.is_relative_to(ROOT / "tests")
+    ]
+    for f in texts:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if any(name in text for name in TORCH_FIXTURES):
+            return "torch"
+    return module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup`` (the fast loop): a test module runs on one worker, and every module that
+    needs a tiny torch model runs on the same worker.
+
+    A session fixture is built once per worker: spread over both, the tiny models and the torch,
+    transformers and sentence-transformers imports behind them were paid twice, and a module split
+    across workers built its module fixtures twice. (xdist's own ``loadgroup`` reads ``xdist_group``
+    marks through ``item._nodeid``, which pytest 9.2 no longer uses, so it degraded to ``load``; the
+    groups here come from the module paths, which the controller has.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_scope(nodeid.split("::", 1)[0])
+
+    return ModuleScheduling(config, log)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny sentence-transformers model folder (random BERT, character vocabulary)."""
