@@ -235,14 +235,16 @@ class VectorIndex:
         """Write the FAISS file at ``path`` (and, for ``ivf``, the re-ranking vectors beside it)."""
         import faiss
 
-        from rabbit_rag.index.fsio import save_npy
+        from rabbit_rag.index.fsio import open_new, save_npy
 
-        faiss.write_index(self.index, str(path))
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # through a file we opened owner-only (0600, like every index file: the folder's files hold the
+        # documents' content); ``faiss.write_index(index, str(path))`` would create it with the umask
+        with open_new(path) as f:
+            writer = faiss.PyCallbackIOWriter(f.write)
+            faiss.write_index(self.index, writer)
+            del writer  # flushes FAISS' buffer into ``f`` before it is closed
+            f.flush()
+            os.fsync(f.fileno())
         if self._ivf is not None:
             save_npy(path.parent / RERANK_IDS_FILE, self.ids)
             save_npy(path.parent / RERANK_VECTORS_FILE, self.vectors)

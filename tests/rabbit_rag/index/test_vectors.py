@@ -233,3 +233,47 @@ def test_faiss_threads_wait_passively_unless_the_user_says_otherwise() -> None:
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert out.stdout.strip() == "ACTIVE"
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_vector_files_are_owner_only_and_read_back(tmp_path: Path, kind: str) -> None:
+    """``vectors.faiss`` is created 0600 like every other index file (it was written with the umask)."""
+    import os
+
+    rng = np.random.default_rng(7)
+    vecs = clustered(rng, 1200)
+    ids = np.arange(10, 10 + len(vecs), dtype=np.int64)
+    vi = VectorIndex.create(kind, DIM, len(vecs))
+    vi.train(vecs)
+    vi.add(ids, vecs)
+    old = os.umask(0o022)  # what a default shell gives: files 0644 unless we say otherwise
+    try:
+        vi.save(tmp_path / "vectors.faiss")
+    finally:
+        os.umask(old)
+    files = sorted(tmp_path.iterdir())
+    assert [p.name for p in files] == (
+        ["vectors.faiss"] if kind == "flat" else ["vectors.faiss", "vectors_f16.npy", "vectors_ids.npy"]
+    )
+    for p in files:
+        assert p.stat().st_mode & 0o777 == 0o600, p
+    back = VectorIndex.load(tmp_path / "vectors.faiss")
+    assert back.kind == kind and len(back) == len(vecs)
+    for q in vecs[:5]:
+        assert back.search(q, 5)[0].tolist() == vi.search(q, 5)[0].tolist()
+
+
+def test_generation_files_with_vectors_are_owner_only(tmp_path: Path, fixed_model: str) -> None:
+    import os
+
+    path = tmp_path / "idx"
+    old = os.umask(0o022)
+    try:
+        with IndexWriter(path, embed_model=fixed_model) as w:
+            write_docs(w, clustered(np.random.default_rng(3), 40), first_doc=0)
+    finally:
+        os.umask(old)
+    gen = next(p for p in path.iterdir() if p.name.startswith("gen-"))
+    assert "vectors.faiss" in {p.name for p in gen.iterdir()}
+    for p in gen.iterdir():
+        assert p.stat().st_mode & 0o077 == 0, p
