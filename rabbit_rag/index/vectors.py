@@ -61,7 +61,7 @@ KMEANS_ITERATIONS = 10
 #: :data:`NPROBE_CAP` lists, whichever is more (:func:`ivf_probes`). Measured (docs/search.md, dense
 #: recall@10 against exact search, strict / counting ties): at 100k vectors (512 lists) a quarter (128)
 #: gives 0.978 / 0.982 and an eighth 0.966 / 0.970, so small indexes keep the quarter; at 1M (2048
-#: lists) 256 gives 0.982 / 0.991, the same as 512 (the old quarter) at about 1.5 ms less per query.
+#: lists) 256 gives 0.982 / 0.991, the same as 512 (the old quarter) at 1.1-1.6 ms less per query.
 NPROBE_SHARE = 1 / 4
 NPROBE_CAP = 256
 #: Candidates re-ranked exactly: ``k`` times this, at least :data:`MIN_RERANK`.
