@@ -6,7 +6,7 @@ Two kinds of index, recorded in each generation and in the manifest:
   100k vectors of 1024 dimensions on one core), so it is the right index for small collections.
 - ``ivf`` — candidates from an inverted-file index of 4-bit product-quantized codes scanned with SIMD
   (FAISS ``IVF{nlist},PQ{d/8}x4fs``: 64 bytes per 1024-dim vector, ``nlist`` ≈ 2·√n lists, a quarter
-  of them probed), then re-ranked exactly against the vectors themselves, kept as float16 (the
+  of them probed, at most an eighth from 2048 lists on: :func:`ivf_probes`), then re-ranked exactly against the vectors themselves, kept as float16 (the
   docstore's own precision, so the re-ranking is exact) in ``vectors_f16.npy``, memory-mapped. Chosen
   by measurement (``benchmarks/ann_choice.py``): on the same vectors HNSW reached recall@10 0.94 at
   ``efSearch`` 128 and IVF-Flat 0.98 only when scanning a fifth of the vectors (8.6 ms), while this
@@ -57,8 +57,13 @@ MAX_TRAIN = 100_000
 #: k-means iterations (FAISS' default is 25): the centroids only route queries to lists, and
 #: 10 iterations train a million-vector index in a fraction of the time at no measurable recall cost.
 KMEANS_ITERATIONS = 10
-#: Lists probed per query, as a share of ``nlist``: measured to give recall@10 ≥ 0.98.
+#: Lists probed per query: a quarter of ``nlist``, but no more than an eighth of it or
+#: :data:`NPROBE_CAP` lists, whichever is more (:func:`ivf_probes`). Measured (docs/search.md, dense
+#: recall@10 against exact search, strict / counting ties): at 100k vectors (512 lists) a quarter (128)
+#: gives 0.978 / 0.982 and an eighth 0.966 / 0.970, so small indexes keep the quarter; at 1M (2048
+#: lists) 256 gives 0.982 / 0.991, the same as 512 (the old quarter) at 1.1-1.6 ms less per query.
 NPROBE_SHARE = 1 / 4
+NPROBE_CAP = 256
 #: Candidates re-ranked exactly: ``k`` times this, at least :data:`MIN_RERANK`.
 RERANK_FACTOR = 20
 MIN_RERANK = 200
@@ -87,6 +92,13 @@ def ivf_lists(n_vectors: int) -> int:
     lists make a probe cheaper but training and assignment dearer (both grow with the list count)."""
     n = max(n_vectors, 1)
     return max(1, min(2 ** round(math.log2(2 * math.sqrt(n))), n // TRAIN_PER_LIST))
+
+
+def ivf_probes(nlist: int) -> int:
+    """Lists an ``ivf`` index of ``nlist`` lists probes per query (see :data:`NPROBE_SHARE`): 128 of 512,
+    256 of 1024, 256 of 2048, 512 of 4096."""
+    quarter = max(1, round(nlist * NPROBE_SHARE))
+    return min(quarter, max(NPROBE_CAP, nlist // 8))
 
 
 @contextlib.contextmanager
@@ -127,7 +139,7 @@ class VectorIndex:
         self.vectors = vectors if vectors is not None else np.zeros((0, dim), np.float16)
         self.nprobe = 0
         if self._ivf is not None:
-            self.nprobe = max(1, min(int(self._ivf.nlist), round(self._ivf.nlist * NPROBE_SHARE)))
+            self.nprobe = ivf_probes(int(self._ivf.nlist))
 
     @classmethod
     def empty(cls, dim: int) -> VectorIndex:
@@ -235,14 +247,16 @@ class VectorIndex:
         """Write the FAISS file at ``path`` (and, for ``ivf``, the re-ranking vectors beside it)."""
         import faiss
 
-        from rabbit_rag.index.fsio import save_npy
+        from rabbit_rag.index.fsio import open_new, save_npy
 
-        faiss.write_index(self.index, str(path))
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # through a file we opened owner-only (0600, like every index file: the folder's files hold the
+        # documents' content); ``faiss.write_index(index, str(path))`` would create it with the umask
+        with open_new(path) as f:
+            writer = faiss.PyCallbackIOWriter(f.write)
+            faiss.write_index(self.index, writer)
+            del writer  # flushes FAISS' buffer into ``f`` before it is closed
+            f.flush()
+            os.fsync(f.fileno())
         if self._ivf is not None:
             save_npy(path.parent / RERANK_IDS_FILE, self.ids)
             save_npy(path.parent / RERANK_VECTORS_FILE, self.vectors)

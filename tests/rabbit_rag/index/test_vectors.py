@@ -131,7 +131,7 @@ def test_manifest_records_the_index_type_and_incremental_updates_work(tmp_path: 
     assert manifest["vector_index"] == "ivf"
     nlist = ivf_lists(2000)
     assert manifest["generation"]["vector_index"] == {
-        "type": "ivf", "nlist": nlist, "nprobe": round(nlist * vectors_mod.NPROBE_SHARE),
+        "type": "ivf", "nlist": nlist, "nprobe": vectors_mod.ivf_probes(nlist),
         "codes": f"PQ{DIM // 8}x4fs", "rerank": "float16", "trained_on": 2000,
     }  # fmt: skip
     assert {"vectors.faiss", "vectors_ids.npy", "vectors_f16.npy"} <= {
@@ -233,3 +233,57 @@ def test_faiss_threads_wait_passively_unless_the_user_says_otherwise() -> None:
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert out.stdout.strip() == "ACTIVE"
+
+
+def test_probes_are_a_quarter_of_the_lists_up_to_an_eighth_of_large_indexes() -> None:
+    # 100k vectors: 512 lists, a quarter needed for recall 0.98; 1M: 2048 lists, 256 as good as 512
+    assert [vectors_mod.ivf_probes(n) for n in (1, 4, 64, 512, 1024, 2048, 4096, 8192)] == [
+        1, 1, 16, 128, 256, 256, 512, 1024,
+    ]  # fmt: skip
+    assert ivf_lists(100_000) == 512 and ivf_lists(1_000_000) == 2048
+    vi = VectorIndex.create("ivf", DIM, 1_000_000)
+    assert vi.nprobe == 256 and vi.describe()["nprobe"] == 256
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_vector_files_are_owner_only_and_read_back(tmp_path: Path, kind: str) -> None:
+    """``vectors.faiss`` is created 0600 like every other index file (it was written with the umask)."""
+    import os
+
+    rng = np.random.default_rng(7)
+    vecs = clustered(rng, 1200)
+    ids = np.arange(10, 10 + len(vecs), dtype=np.int64)
+    vi = VectorIndex.create(kind, DIM, len(vecs))
+    vi.train(vecs)
+    vi.add(ids, vecs)
+    old = os.umask(0o022)  # what a default shell gives: files 0644 unless we say otherwise
+    try:
+        vi.save(tmp_path / "vectors.faiss")
+    finally:
+        os.umask(old)
+    files = sorted(tmp_path.iterdir())
+    assert [p.name for p in files] == (
+        ["vectors.faiss"] if kind == "flat" else ["vectors.faiss", "vectors_f16.npy", "vectors_ids.npy"]
+    )
+    for p in files:
+        assert p.stat().st_mode & 0o777 == 0o600, p
+    back = VectorIndex.load(tmp_path / "vectors.faiss")
+    assert back.kind == kind and len(back) == len(vecs)
+    for q in vecs[:5]:
+        assert back.search(q, 5)[0].tolist() == vi.search(q, 5)[0].tolist()
+
+
+def test_generation_files_with_vectors_are_owner_only(tmp_path: Path, fixed_model: str) -> None:
+    import os
+
+    path = tmp_path / "idx"
+    old = os.umask(0o022)
+    try:
+        with IndexWriter(path, embed_model=fixed_model) as w:
+            write_docs(w, clustered(np.random.default_rng(3), 40), first_doc=0)
+    finally:
+        os.umask(old)
+    gen = next(p for p in path.iterdir() if p.name.startswith("gen-"))
+    assert "vectors.faiss" in {p.name for p in gen.iterdir()}
+    for p in gen.iterdir():
+        assert p.stat().st_mode & 0o077 == 0, p

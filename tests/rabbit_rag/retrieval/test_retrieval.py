@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,63 @@ def test_hybrid_fuses_by_reciprocal_rank() -> None:
     assert [h.chunk.chunk_id for h in scored] == [2, 1]  # min-max: 2 → 0.5 + 1.0, 1 → 1.0 + 0
     with pytest.raises(InvalidInputError):
         HybridRetriever([a, b], weights=[1.0])
+
+
+def _hit(i: int, score: float) -> ScoredChunk:
+    return ScoredChunk(Chunk(i, "d", "s", 0, 1, "x"), score, {})
+
+
+class _Meeting:
+    """A retriever that returns its ids only once every retriever of the barrier has started: with the
+    retrievers run one after the other, the barrier times out."""
+
+    def __init__(self, name: str, ids: list[int], barrier: threading.Barrier, log: list[str]) -> None:
+        self.name, self.ids, self.barrier, self.log = name, ids, barrier, log
+
+    def retrieve(self, query: str, k: int, filters=None) -> list[ScoredChunk]:
+        self.log.append(f"{self.name}:{threading.current_thread().name}")
+        self.barrier.wait()
+        return [_hit(i, 10.0 - r) for r, i in enumerate(self.ids)][:k]
+
+
+def test_hybrid_runs_its_retrievers_concurrently_with_the_same_fusion() -> None:
+    log: list[str] = []
+    barrier = threading.Barrier(2, timeout=10)
+    a, b = _Meeting("a", [1, 2, 3], barrier, log), _Meeting("b", [2, 4, 3], barrier, log)
+    fused = HybridRetriever([a, b], concurrent=True).retrieve("q", 3)
+    assert [h.chunk.chunk_id for h in fused] == [2, 3, 1]  # as fused one after the other (above)
+    assert log[0] != log[1] and f"a:{threading.current_thread().name}" in log  # the first runs in the caller
+    serial = HybridRetriever([a, b])  # the default
+    barrier2 = threading.Barrier(1)
+    a.barrier = b.barrier = barrier2
+    assert [h.chunk.chunk_id for h in serial.retrieve("q", 3)] == [2, 3, 1]
+    # a hybrid of hybrids (the inner one runs in the pool) does not wait on the pool it runs in
+    inner = HybridRetriever([a, b], concurrent=True)
+    assert [h.chunk.chunk_id for h in HybridRetriever([a, inner], concurrent=True).retrieve("q", 3)][:1] == [2]
+
+
+def test_hybrid_raises_a_retrievers_error_after_the_others_finish() -> None:
+    done: list[str] = []
+
+    class Slow:
+        name = "slow"
+
+        def retrieve(self, query: str, k: int, filters=None) -> list[ScoredChunk]:
+            time.sleep(0.2)
+            done.append("slow")
+            return [_hit(1, 1.0)]
+
+    class Broken:
+        name = "broken"
+
+        def retrieve(self, query: str, k: int, filters=None) -> list[ScoredChunk]:
+            raise InvalidInputError("broken retriever")
+
+    with pytest.raises(InvalidInputError, match="broken retriever"):
+        HybridRetriever([Broken(), Slow()], concurrent=True).retrieve("q", 3)
+    assert done == ["slow"]  # the search in the pool was waited for, not left running
+    with pytest.raises(InvalidInputError, match="broken retriever"):
+        HybridRetriever([Slow(), Broken()], concurrent=True).retrieve("q", 3)
 
 
 def test_bad_queries(sample_index_ro: Path) -> None:
