@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLES
 
+pytestmark = pytest.mark.slow  # three real server processes (the fast loop does not even import pymilvus here)
+
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install -e '.[milvus]')")
 pytest.importorskip("milvus_lite", reason="Milvus Lite (the embedded engine) is not installed for this platform")
 
@@ -71,7 +73,6 @@ def _job(base: str, job: dict) -> dict:
     return job
 
 
-@pytest.mark.slow  # three real server processes
 def test_two_replicas_share_one_engine(tmp_path: Path) -> None:
     engine_port, port_a, port_b = free_ports(3)
     env = {

@@ -4,22 +4,30 @@ token for token."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rabbit_rag.errors import GeneratorError, InvalidInputError
-from rabbit_rag.generators.static_decode import (
-    IncrementalDetokenizer,
-    StaticDecoder,
-    UnsupportedModelError,
-    _SlotCache,
-    buckets,
-)
-from rabbit_rag.generators.transformers_chat import TransformersChatModel, load_chat_model
 from tests.conftest import LLAMA_SCRIPT
+
+
+# The decoding modules import torch (~3 s of CPU): loaded at the first test that uses them, not when the
+# module is collected, which every xdist worker does — most of the fast loop's workers never need torch.
+class _OnFirstUse:
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self.module), name)
+
+
+sd = _OnFirstUse("rabbit_rag.generators.static_decode")
+tc = _OnFirstUse("rabbit_rag.generators.transformers_chat")
 
 MESSAGES = [{"role": "user", "content": "국회의원 임기는?"}]
 TEXTS = [
@@ -49,7 +57,7 @@ def random_llama(tiny_llama_random: Path):
 
 @pytest.fixture(scope="module")
 def decoder(random_llama):
-    dec = StaticDecoder(random_llama[0], slots=3, max_tokens=300)
+    dec = sd.StaticDecoder(random_llama[0], slots=3, max_tokens=300)
     yield dec
     dec.close()
 
@@ -72,19 +80,19 @@ def references(random_llama) -> list[tuple[list[int], list[int]]]:
 
 
 def test_buckets() -> None:
-    assert buckets(16) == [1, 2, 3, 4, 6, 8, 12, 16]
-    assert buckets(1) == [1]
-    assert buckets(5) == [1, 2, 3, 4, 5]
-    assert buckets(8192, 256) == [256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192]
-    assert buckets(300, 256) == [256, 300]
+    assert sd.buckets(16) == [1, 2, 3, 4, 6, 8, 12, 16]
+    assert sd.buckets(1) == [1]
+    assert sd.buckets(5) == [1, 2, 3, 4, 5]
+    assert sd.buckets(8192, 256) == [256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192]
+    assert sd.buckets(300, 256) == [256, 300]
 
 
-def test_greedy_output_equals_generate(decoder: StaticDecoder, references) -> None:
+def test_greedy_output_equals_generate(decoder: sd.StaticDecoder, references) -> None:
     for ids, expected in references:
         assert list(decoder.submit(ids, 40)) == expected
 
 
-def test_concurrent_requests_are_batched_and_equal_sequential(decoder: StaticDecoder, references) -> None:
+def test_concurrent_requests_are_batched_and_equal_sequential(decoder: sd.StaticDecoder, references) -> None:
     steps0 = decoder.info.steps
     requests = [decoder.submit(ids, 40) for ids, _ in references[:3]]  # 3 slots: all decode together
     got = [list(r) for r in requests]
@@ -93,7 +101,7 @@ def test_concurrent_requests_are_batched_and_equal_sequential(decoder: StaticDec
     assert steps < 2 * 40  # one step advances every row: ~39 steps, not 3 x 39
 
 
-def test_more_requests_than_slots_wait_and_join_as_rows_free(decoder: StaticDecoder, references) -> None:
+def test_more_requests_than_slots_wait_and_join_as_rows_free(decoder: sd.StaticDecoder, references) -> None:
     # 5 requests, 3 slots, different lengths: rows finish at different steps, later requests take the
     # freed rows (the last active row is moved into the hole) while the others go on decoding.
     budgets = [5, 40, 12, 33, 21]
@@ -102,7 +110,7 @@ def test_more_requests_than_slots_wait_and_join_as_rows_free(decoder: StaticDeco
     assert got == [expected[:n] for (_, expected), n in zip(references, budgets, strict=True)]
 
 
-def test_a_request_joining_mid_answer(decoder: StaticDecoder, references) -> None:
+def test_a_request_joining_mid_answer(decoder: sd.StaticDecoder, references) -> None:
     (ids_a, exp_a), (ids_b, exp_b) = references[3], references[1]
     a = decoder.submit(ids_a, 40)
     it = iter(a)
@@ -117,7 +125,7 @@ def test_decoding_runs_on_one_worker_thread(random_llama, references) -> None:
     seen: set[threading.Thread] = set()
     handle = model.register_forward_pre_hook(lambda *_: seen.add(threading.current_thread()))
     try:
-        dec = StaticDecoder(model, slots=2, max_tokens=300)
+        dec = sd.StaticDecoder(model, slots=2, max_tokens=300)
         for ids, expected in references[:2]:
             assert list(dec.submit(ids, 10)) == expected[:10]
         dec.close()
@@ -127,7 +135,7 @@ def test_decoding_runs_on_one_worker_thread(random_llama, references) -> None:
     assert dec._thread is not threading.current_thread()
 
 
-def test_cancel_drops_only_that_request(decoder: StaticDecoder, references) -> None:
+def test_cancel_drops_only_that_request(decoder: sd.StaticDecoder, references) -> None:
     (ids_a, exp_a), (ids_b, _) = references[0], references[2]
     a = decoder.submit(ids_a, 40)
     b = decoder.submit(ids_b, 250)
@@ -139,7 +147,7 @@ def test_cancel_drops_only_that_request(decoder: StaticDecoder, references) -> N
     assert list(a) == exp_a
 
 
-def test_sampling_with_top_k_1_or_tiny_top_p_is_greedy(decoder: StaticDecoder, references) -> None:
+def test_sampling_with_top_k_1_or_tiny_top_p_is_greedy(decoder: sd.StaticDecoder, references) -> None:
     ids, expected = references[3]
     assert list(decoder.submit(ids, 40, temperature=0.7, top_k=1)) == expected
     assert list(decoder.submit(ids, 40, temperature=1.5, top_p=1e-9)) == expected
@@ -150,7 +158,7 @@ def test_sampling_with_top_k_1_or_tiny_top_p_is_greedy(decoder: StaticDecoder, r
     assert len(tokens) == 40 and all(0 <= t < 1200 for t in tokens)
 
 
-def test_stop_ids_end_the_request(decoder: StaticDecoder, references) -> None:
+def test_stop_ids_end_the_request(decoder: sd.StaticDecoder, references) -> None:
     ids, expected = references[3]
     stop = expected[7]
     first = expected.index(stop)
@@ -159,7 +167,7 @@ def test_stop_ids_end_the_request(decoder: StaticDecoder, references) -> None:
     assert req.new_tokens == first + 1  # the stop token is counted, not yielded
 
 
-def test_prompt_must_fit_a_slot(decoder: StaticDecoder) -> None:
+def test_prompt_must_fit_a_slot(decoder: sd.StaticDecoder) -> None:
     with pytest.raises(ValueError, match="300"):
         decoder.submit(list(range(1, 301)), 5)
     req = decoder.submit(list(range(1, 296)), 50)  # the budget is cut to the room left
@@ -174,7 +182,7 @@ def test_a_failing_prefill_fails_its_request_only(random_llama, references) -> N
         if ids is not None and ids.shape[1] == 7:
             raise RuntimeError("simulated out of memory")
 
-    dec = StaticDecoder(model, slots=2, max_tokens=300)
+    dec = sd.StaticDecoder(model, slots=2, max_tokens=300)
     handle = model.register_forward_pre_hook(refuse_length_7, with_kwargs=True)
     try:
         bad = dec.submit([5, 6, 7, 8, 9, 10, 11], 5)
@@ -187,19 +195,19 @@ def test_a_failing_prefill_fails_its_request_only(random_llama, references) -> N
 
 
 def test_self_check_refuses_a_cache_that_breaks_the_contract(random_llama, monkeypatch) -> None:
-    real = _SlotCache.update
+    real = sd._SlotCache.update
 
     def shifted(self, k, v, layer_idx, *args, **kwargs):
         keys, values = real(self, k, v, layer_idx)
         return keys.roll(1, dims=2), values  # keys one position off
 
-    monkeypatch.setattr(_SlotCache, "update", shifted)
-    with pytest.raises(UnsupportedModelError, match="self-check"):
-        StaticDecoder(random_llama[0], slots=1, max_tokens=300)
+    monkeypatch.setattr(sd._SlotCache, "update", shifted)
+    with pytest.raises(sd.UnsupportedModelError, match="self-check"):
+        sd.StaticDecoder(random_llama[0], slots=1, max_tokens=300)
 
 
 def test_closed_decoder_refuses_and_ends_waiting_requests(random_llama) -> None:
-    dec = StaticDecoder(random_llama[0], slots=1, max_tokens=300)
+    dec = sd.StaticDecoder(random_llama[0], slots=1, max_tokens=300)
     dec.close()
     with pytest.raises(RuntimeError, match="closed"):
         dec.submit([1, 2, 3], 5)
@@ -209,7 +217,7 @@ def test_closed_decoder_refuses_and_ends_waiting_requests(random_llama) -> None:
 
 
 def test_chat_model_streams_and_stops_at_eot(tiny_llama: Path) -> None:
-    model = load_chat_model(str(tiny_llama), max_new_tokens=200, decoder="static", max_batch=2)
+    model = tc.load_chat_model(str(tiny_llama), max_new_tokens=200, decoder="static", max_batch=2)
     assert model.decoder == "static"
     pieces = list(model.stream_chat(MESSAGES))
     assert len(pieces) > 3 and "".join(pieces) == LLAMA_SCRIPT
@@ -220,7 +228,7 @@ def test_chat_model_streams_and_stops_at_eot(tiny_llama: Path) -> None:
 
 
 def test_chat_model_concurrent_streams(tiny_llama: Path) -> None:
-    model = load_chat_model(str(tiny_llama), max_new_tokens=200, decoder="static", max_batch=2)
+    model = tc.load_chat_model(str(tiny_llama), max_new_tokens=200, decoder="static", max_batch=2)
     results: list[str] = []
     threads = [threading.Thread(target=lambda: results.append("".join(model.stream_chat(MESSAGES)))) for _ in range(5)]
     for t in threads:
@@ -231,7 +239,7 @@ def test_chat_model_concurrent_streams(tiny_llama: Path) -> None:
 
 
 def test_chat_model_closing_the_stream_stops_generation(tiny_llama_endless: Path) -> None:
-    model = load_chat_model(str(tiny_llama_endless), max_new_tokens=500_000, decoder="static", max_batch=2)
+    model = tc.load_chat_model(str(tiny_llama_endless), max_new_tokens=500_000, decoder="static", max_batch=2)
     assert model.max_context == 8192  # the static decoder's slot, not the model's million positions
     stream = model.stream_chat(MESSAGES)
     assert [next(stream) for _ in range(3)]
@@ -246,7 +254,7 @@ def test_chat_model_closing_the_stream_stops_generation(tiny_llama_endless: Path
 
 
 def test_chat_model_generation_failure_is_a_clear_error(tiny_llama: Path) -> None:
-    model = load_chat_model(str(tiny_llama), decoder="static", max_batch=2)
+    model = tc.load_chat_model(str(tiny_llama), decoder="static", max_batch=2)
 
     def broken(*args):
         raise RuntimeError("CUDA error (simulated)")
@@ -267,8 +275,8 @@ def test_static_refuses_what_it_cannot_apply(tiny_llama: Path) -> None:
     hf.generation_config.repetition_penalty = 1.3
     tok = AutoTokenizer.from_pretrained(tiny_llama)
     with pytest.raises(InvalidInputError, match="repetition_penalty"):
-        TransformersChatModel.from_objects(hf, tok, decoder="static")
-    plain = TransformersChatModel.from_objects(hf, tok)  # auto on CPU: generate, nothing to refuse
+        tc.TransformersChatModel.from_objects(hf, tok, decoder="static")
+    plain = tc.TransformersChatModel.from_objects(hf, tok)  # auto on CPU: generate, nothing to refuse
     assert plain.decoder == "generate" and plain.decoder_fallback is None
 
 
@@ -280,7 +288,7 @@ def test_incremental_detokenizer_never_splits_a_character(tiny_llama: Path) -> N
     ids = tok.encode(text, add_special_tokens=False)
     assert len(ids) > len(text) // 2
     assert any("\ufffd" in tok.decode([i]) for i in ids)  # some tokens are parts of a character
-    detok = IncrementalDetokenizer(tok)
+    detok = sd.IncrementalDetokenizer(tok)
     pieces = [detok.push(i) for i in ids] + [detok.flush()]
     assert "".join(pieces) == tok.decode(ids) == text
     assert not any("\ufffd" in p for p in pieces)
@@ -321,14 +329,14 @@ def test_unsupported_models_are_named(random_llama) -> None:
     cfg = model.config
     try:
         cfg._attn_implementation = "flash_attention_2"
-        with pytest.raises(UnsupportedModelError, match="flash_attention_2"):
+        with pytest.raises(sd.UnsupportedModelError, match="flash_attention_2"):
             check_supported(model)
     finally:
         cfg._attn_implementation = "sdpa"
     had, before = hasattr(cfg, "layer_types"), getattr(cfg, "layer_types", None)
     cfg.layer_types = ["sliding_attention", "full_attention"]
     try:
-        with pytest.raises(UnsupportedModelError, match="sliding_attention"):
+        with pytest.raises(sd.UnsupportedModelError, match="sliding_attention"):
             check_supported(model)
     finally:
         if had:

@@ -206,6 +206,7 @@ def test_paths_ingest_uses_relative_sources(tmp_path: Path) -> None:
     assert [f.source for f in report.files] == ["자료/sub/a.txt"]
 
 
+@pytest.mark.slow  # lets a child ingest run 4 s before killing it
 def test_killed_ingest_leaves_a_readable_index(tmp_path: Path) -> None:
     """SIGKILL a real ingest process at some point; the index must open and answer afterwards."""
     import os
