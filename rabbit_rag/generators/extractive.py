@@ -81,6 +81,8 @@ NOT_ANSWERS: frozenset[BlockKind] = frozenset({"heading", "question", "caption"}
 CONTEXT_CREDIT = {"answer": 0.9, "table_row": 0.8, "heading": 0.8, "title": 0.8}
 #: Credit for a question word written inside a longer word of the sentence (회의 in 회의록).
 INSIDE_CREDIT = 0.6
+#: Credit for a question word whose stem the sentence has (우승 for 우승자, 데뷔 for 데뷔작).
+STEM_CREDIT = 0.6
 
 # A leading article / paragraph / item number or bullet: 제42조, 제3조의2(목적), ①, 1., 가., ○, -, A.
 _LEADING_NUMBER = re.compile(
@@ -155,13 +157,18 @@ def _parts(word: str, terms: frozenset[str]) -> frozenset[str]:
 
 def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     """1 when a sentence has the word; 0.7 when it has all of a compound's parts written apart; 0.6
-    when a longer word of the sentence holds it (회의 in 회의록)."""
+    when a longer word of the sentence holds it (회의 in 회의록), or when the sentence has its stem —
+    the word of three or more letters without its last one (우승 for 우승자, 데뷔 for 데뷔작): questions
+    name the derived noun where the answering sentence says the act (KorQuAD dev, all 5,774
+    questions: contains 0.8911 → 0.8945, a quote covers 0.8608 → 0.8642, not found 0.92 → 0.83 %)."""
     if word in terms:
         return 1.0
     if len(parts) >= 2 and parts <= terms:
         return 0.7
     if len(word) >= 2 and any(word in t for t in terms if len(t) > len(word)):
         return INSIDE_CREDIT
+    if len(word) >= 3 and word[:-1] in terms:
+        return STEM_CREDIT  # 우승 for 우승자, 데뷔 for 데뷔작: the word without its suffix
     return 0.0
 
 

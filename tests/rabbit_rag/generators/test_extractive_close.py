@@ -81,3 +81,17 @@ def test_the_question_wording_beats_a_higher_ranked_chunk() -> None:
     )
     picks = ExtractiveGenerator().select("대통령의 임기는?", hits)
     assert picks[0].text == "대통령의 임기는 5년으로 하며, 중임할 수 없다."
+
+
+def test_a_question_word_counts_in_its_stem() -> None:
+    # 우승자 of the question is 우승 in the sentence that answers (데뷔작 / 데뷔 작인): KorQuAD
+    # paraphrases the derived noun; the stem counts like a word written inside a longer one
+    from rabbit_rag.generators.extractive import INSIDE_CREDIT, STEM_CREDIT, _credit
+
+    assert _credit("우승자", frozenset(), frozenset({"우승", "올림픽"})) == STEM_CREDIT <= INSIDE_CREDIT
+    assert _credit("의원", frozenset(), frozenset({"의"})) == 0.0  # a one-letter stem says nothing
+    hits = _hits(
+        "1996년 애틀랜타 올림픽에서 그는 타이틀을 지키려 했다.", "미국의 찰스 오스틴이 올림픽에서 우승을 한다."
+    )
+    picks = {p.n: p for p in ExtractiveGenerator().candidates("1996년 애틀랜타 올림픽의 우승자는?", hits)}
+    assert "우승자" in picks[2].matched and "우승자" not in picks[1].matched
