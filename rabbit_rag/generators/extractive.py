@@ -252,8 +252,9 @@ class ExtractiveGenerator:
 
     ``max_sentences`` caps the answer; ``min_lexical`` / ``min_semantic`` are the coverage a sentence
     needs to answer at all; the ``*_weight`` arguments weigh the scores above; ``max_missing_share``
-    declines off-topic questions (None: never); ``follow``, ``second_ratio`` and ``close_ratio``
-    decide when a second sentence joins (:meth:`select`)."""
+    declines off-topic questions (None: never); ``follow``, ``second_ratio``, ``close_ratio`` and
+    ``neighbour_ratio`` decide when a second sentence joins (:meth:`select`; ``neighbour_ratio=0``
+    turns its rule off)."""
 
     def __init__(
         self,
@@ -273,6 +274,7 @@ class ExtractiveGenerator:
         second_ratio: float = 0.7,
         close_ratio: float = 0.75,
         follow: bool = True,
+        neighbour_ratio: float = 0.5,
         fallback_reason: str | None = None,
     ) -> None:
         self.embedder = embedder
@@ -292,6 +294,8 @@ class ExtractiveGenerator:
         self._second_ratio = second_ratio
         self._close_ratio = close_ratio
         self._follow = follow
+        self._neighbour_ratio = neighbour_ratio
+        self._same_value_ratio = 0.6
         self._rank_mode = "rank"
         self._type_missing = 0.5
         self._rival_own = 0.75  # the share of the first's own coverage a close rival needs
@@ -462,6 +466,12 @@ class ExtractiveGenerator:
           first; when the first names one, a sentence naming another value of that type, as strong,
           from the same passage. (A notice's signature date shares only the notice's title with
           "정전 점검은 언제 해?": it does not join.)
+        - ``neighbour_ratio``: otherwise, the second best when it is the first's neighbour in its
+          passage and scores at least that share (0.5) of the first — or, when the first names a
+          strong value of the asked type, the second best of the same passage naming another strong
+          value at 0.6 (:meth:`_runner_up`). KorQuAD dev, all 5,774 questions, same BM25 hits: a
+          quote covers 0.8642 → 0.8696, contains 0.8945 → 0.8995, 1.35 → 1.41 sentences per answer,
+          answer median 107 → 113 characters (p95 281 → 290).
 
         The defaults (``follow``, 0.7, 0.75) were set on 1,000 KorQuAD dev
         questions (seed 0) with cached BM25 hits: a quote covers the gold answer 85.7 % → 87.4 %,
@@ -503,7 +513,31 @@ class ExtractiveGenerator:
                 and self._rival(chosen[0], p)
             ):
                 chosen.append(p)  # too close to call: both, the better first
+        if len(chosen) == 1 and self._neighbour_ratio and len(ranked) > 1:
+            runner = self._runner_up(ranked)
+            if runner is not None:
+                chosen.append(runner)
         return chosen
+
+    def _runner_up(self, ranked: Sequence[Pick]) -> Pick | None:
+        """The second best sentence when it stands beside the first in the same passage and scores at
+        least ``neighbour_ratio`` of it (the first names no value of the asked type, or only weak
+        evidence); or, when the first names a strong value, the second best of the same passage that
+        names another strong value and scores at least 0.6 of the first.
+
+        KorQuAD questions paraphrase their sentence, and the question's words are often spread over two
+        neighbouring sentences: the one that restates the question wins on words while the answer is
+        in the next one ("…1996년 애틀랜타 올림픽에서 타이틀을 지키려 했다." / "결국 미국의 찰스
+        오스틴이 … 우승을 한다."). Two neighbours read as one passage, so both are quoted."""
+        top, p = ranked[0], ranked[1]
+        if p.n != top.n or p.score < self._neighbour_ratio * top.score or p.own <= 0:
+            return None  # (own: it says some of the question in its own words, not a signature date)
+        if top.span is not None and not top.weak:
+            strong = p.span is not None and not p.weak
+            return p if strong and p.score >= self._same_value_ratio * top.score else None
+        same = sorted((x for x in ranked if x.n == top.n), key=lambda x: x.start)
+        i = same.index(top)
+        return p if (i + 1 < len(same) and same[i + 1] is p) or (i > 0 and same[i - 1] is p) else None
 
     @staticmethod
     def _rival(top: Pick, p: Pick) -> bool:

@@ -95,3 +95,20 @@ def test_a_question_word_counts_in_its_stem() -> None:
     )
     picks = {p.n: p for p in ExtractiveGenerator().candidates("1996년 애틀랜타 올림픽의 우승자는?", hits)}
     assert "우승자" in picks[2].matched and "우승자" not in picks[1].matched
+
+
+def test_the_runner_up_beside_the_first_joins_it() -> None:
+    # the first restates the question and names nothing new; the answer is in the next sentence,
+    # which scores over half of the first: the two neighbours are quoted together, the first first
+    q = "포켓몬의 그래픽에 애니메이션이 추가된 포켓몬스터 시리즈는?"
+    text = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 《포켓몬스터 크리스탈》에는 전작에 없던 요소가 추가되었다."
+    picks = ExtractiveGenerator().select(q, _hits(text))
+    assert [p.text for p in picks] == [
+        "포켓몬의 그래픽에는 애니메이션이 추가되었다.",
+        "《포켓몬스터 크리스탈》에는 전작에 없던 요소가 추가되었다.",
+    ]
+    assert picks[1].score >= 0.5 * picks[0].score
+    assert len(ExtractiveGenerator(neighbour_ratio=0).select(q, _hits(text))) == 1
+    # the same runner-up two sentences away is not the first's neighbour: it does not join
+    apart = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 게임은 일본에서 먼저 발매되었다. " + text.split(". ")[1]
+    assert len(ExtractiveGenerator().select(q, _hits(apart))) == 1
