@@ -107,7 +107,8 @@ class Pick:
     """A candidate sentence: source number ``n`` (1-based), offsets in the chunk text, its text, the
     share of the question it covers (``lexical``), its cosine to the question (with an embedder), the
     ranking score, the question words it matched, its block kind, the table header or FAQ question
-    that goes with it, and the answer span inside it (chunk offsets) when the question has a type."""
+    that goes with it, and the answer span inside it (chunk offsets) when the question has a type
+    (``weak``: only weak evidence; ``announced``: a label such as ``문의:`` says it is the asked value)."""
 
     n: int
     start: int
@@ -122,6 +123,7 @@ class Pick:
     span: tuple[int, int] | None = None
     weak: bool = False
     own: float = 0.0
+    announced: bool = False
 
 
 @dataclass(slots=True)
@@ -358,7 +360,7 @@ class ExtractiveGenerator:
             if q_grams:
                 grams = word_bigrams(u.text) | (word_bigrams(u.header) if u.kind == "answer" and u.header else set())
                 score += self.surface_weight * len(q_grams & grams) / len(q_grams)
-            span, weak = None, False
+            span, weak, announced = None, False, False
             if q_type is not None:
                 span, announced, weak = _answer_span(u, q_type, question, got)
                 if span is None:
@@ -374,7 +376,7 @@ class ExtractiveGenerator:
             picks.append(
                 Pick(
                     u.n, u.start, u.end, u.text, coverage, sem, score + self.rank_weight * rank_bonus[u.n - 1], frozenset(got),
-                    u.kind, u.header, span, weak, said,
+                    u.kind, u.header, span, weak, said, announced,
                 )
             )  # fmt: skip
         picks.sort(key=lambda p: (-p.score, p.n, p.start))
@@ -522,8 +524,9 @@ class ExtractiveGenerator:
     def _runner_up(self, ranked: Sequence[Pick]) -> Pick | None:
         """The second best sentence when it stands beside the first in the same passage and scores at
         least ``neighbour_ratio`` of it (the first names no value of the asked type, or only weak
-        evidence); or, when the first names a strong value, the second best of the same passage that
-        names another strong value and scores at least 0.6 of the first.
+        evidence); or, when the first names a strong value the document does not label as the answer
+        (``문의: …``), the second best of the same passage that names another strong value (not the same
+        ``50명`` again) and scores at least 0.6 of the first.
 
         KorQuAD questions paraphrase their sentence, and the question's words are often spread over two
         neighbouring sentences: the one that restates the question wins on words while the answer is
@@ -533,8 +536,10 @@ class ExtractiveGenerator:
         if p.n != top.n or p.score < self._neighbour_ratio * top.score or p.own <= 0:
             return None  # (own: it says some of the question in its own words, not a signature date)
         if top.span is not None and not top.weak:
-            strong = p.span is not None and not p.weak
-            return p if strong and p.score >= self._same_value_ratio * top.score else None
+            if top.announced or p.span is None or p.weak or p.score < self._same_value_ratio * top.score:
+                return None  # (a value the document labels as the asked one is not doubted)
+            said, other = (x.text[x.span[0] - x.start : x.span[1] - x.start] for x in (top, p))
+            return p if "".join(said.split()) != "".join(other.split()) else None  # another value, not the same again
         same = sorted((x for x in ranked if x.n == top.n), key=lambda x: x.start)
         i = same.index(top)
         return p if (i + 1 < len(same) and same[i + 1] is p) or (i > 0 and same[i - 1] is p) else None

@@ -112,3 +112,25 @@ def test_the_runner_up_beside_the_first_joins_it() -> None:
     # the same runner-up two sentences away is not the first's neighbour: it does not join
     apart = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 게임은 일본에서 먼저 발매되었다. " + text.split(". ")[1]
     assert len(ExtractiveGenerator().select(q, _hits(apart))) == 1
+
+
+def test_a_runner_up_beside_a_strong_value_must_name_another_value() -> None:
+    # beside a strong asked value (50명) the runner-up joins only with another value of that type,
+    # and never beside a value the document labels as the answer (문의: …)
+    from rabbit_rag.generators.extractive import Pick
+
+    first = "팀 요금제는 한 팀에 최대 50명까지 사용할 수 있습니다."
+
+    def pick(text: str, start: int, score: float, value: str, announced: bool = False) -> Pick:
+        a = start + text.index(value)
+        return Pick(1, start, start + len(text), text, 0.8, None, score, frozenset({"요금제"}), span=(a, a + len(value)),
+                    own=0.5, announced=announced)  # fmt: skip
+
+    top = pick(first, 0, 1.0, "50명")
+    again = pick("50명이 넘는 조직은 엔터프라이즈 요금제를 문의해 주세요.", len(first) + 1, 0.7, "50명")
+    other = pick("엔터프라이즈 요금제는 최대 500명까지 쓸 수 있습니다.", len(first) + 1, 0.7, "500명")
+    gen = ExtractiveGenerator()
+    assert gen._runner_up([top, again]) is None
+    assert gen._runner_up([top, other]) is other
+    labelled = pick(first, 0, 1.0, "50명", announced=True)
+    assert gen._runner_up([labelled, other]) is None
