@@ -472,7 +472,7 @@ class ExtractiveGenerator:
           passage and scores at least that share (0.5) of the first — or, when the first names a
           strong value of the asked type, the second best of the same passage naming another strong
           value at 0.6 (:meth:`_runner_up`). KorQuAD dev, all 5,774 questions, same BM25 hits: a
-          quote covers 0.8642 → 0.8696, contains 0.8945 → 0.8995, 1.35 → 1.41 sentences per answer,
+          quote covers 0.8642 → 0.8692, contains 0.8945 → 0.8995, 1.35 → 1.41 sentences per answer,
           answer median 107 → 113 characters (p95 281 → 290).
 
         The defaults (``follow``, 0.7, 0.75) were set on 1,000 KorQuAD dev
