@@ -81,6 +81,8 @@ NOT_ANSWERS: frozenset[BlockKind] = frozenset({"heading", "question", "caption"}
 CONTEXT_CREDIT = {"answer": 0.9, "table_row": 0.8, "heading": 0.8, "title": 0.8}
 #: Credit for a question word written inside a longer word of the sentence (회의 in 회의록).
 INSIDE_CREDIT = 0.6
+#: Credit for a question word whose stem the sentence has (우승 for 우승자, 데뷔 for 데뷔작).
+STEM_CREDIT = 0.6
 
 # A leading article / paragraph / item number or bullet: 제42조, 제3조의2(목적), ①, 1., 가., ○, -, A.
 _LEADING_NUMBER = re.compile(
@@ -105,7 +107,8 @@ class Pick:
     """A candidate sentence: source number ``n`` (1-based), offsets in the chunk text, its text, the
     share of the question it covers (``lexical``), its cosine to the question (with an embedder), the
     ranking score, the question words it matched, its block kind, the table header or FAQ question
-    that goes with it, and the answer span inside it (chunk offsets) when the question has a type."""
+    that goes with it, and the answer span inside it (chunk offsets) when the question has a type
+    (``weak``: only weak evidence; ``announced``: a label such as ``문의:`` says it is the asked value)."""
 
     n: int
     start: int
@@ -120,6 +123,7 @@ class Pick:
     span: tuple[int, int] | None = None
     weak: bool = False
     own: float = 0.0
+    announced: bool = False
 
 
 @dataclass(slots=True)
@@ -155,13 +159,18 @@ def _parts(word: str, terms: frozenset[str]) -> frozenset[str]:
 
 def _credit(word: str, parts: frozenset[str], terms: frozenset[str]) -> float:
     """1 when a sentence has the word; 0.7 when it has all of a compound's parts written apart; 0.6
-    when a longer word of the sentence holds it (회의 in 회의록)."""
+    when a longer word of the sentence holds it (회의 in 회의록), or when the sentence has its stem —
+    the word of three or more letters without its last one (우승 for 우승자, 데뷔 for 데뷔작): questions
+    name the derived noun where the answering sentence says the act (KorQuAD dev, all 5,774
+    questions: contains 0.8911 → 0.8945, a quote covers 0.8608 → 0.8642, not found 0.92 → 0.83 %)."""
     if word in terms:
         return 1.0
     if len(parts) >= 2 and parts <= terms:
         return 0.7
     if len(word) >= 2 and any(word in t for t in terms if len(t) > len(word)):
         return INSIDE_CREDIT
+    if len(word) >= 3 and word[:-1] in terms:
+        return STEM_CREDIT  # 우승 for 우승자, 데뷔 for 데뷔작: the word without its suffix
     return 0.0
 
 
@@ -245,8 +254,9 @@ class ExtractiveGenerator:
 
     ``max_sentences`` caps the answer; ``min_lexical`` / ``min_semantic`` are the coverage a sentence
     needs to answer at all; the ``*_weight`` arguments weigh the scores above; ``max_missing_share``
-    declines off-topic questions (None: never); ``follow``, ``second_ratio`` and ``close_ratio``
-    decide when a second sentence joins (:meth:`select`)."""
+    declines off-topic questions (None: never); ``follow``, ``second_ratio``, ``close_ratio`` and
+    ``neighbour_ratio`` decide when a second sentence joins (:meth:`select`; ``neighbour_ratio=0``
+    turns its rule off)."""
 
     def __init__(
         self,
@@ -266,6 +276,7 @@ class ExtractiveGenerator:
         second_ratio: float = 0.7,
         close_ratio: float = 0.75,
         follow: bool = True,
+        neighbour_ratio: float = 0.5,
         fallback_reason: str | None = None,
     ) -> None:
         self.embedder = embedder
@@ -285,6 +296,8 @@ class ExtractiveGenerator:
         self._second_ratio = second_ratio
         self._close_ratio = close_ratio
         self._follow = follow
+        self._neighbour_ratio = neighbour_ratio
+        self._same_value_ratio = 0.6
         self._rank_mode = "rank"
         self._type_missing = 0.5
         self._rival_own = 0.75  # the share of the first's own coverage a close rival needs
@@ -347,7 +360,7 @@ class ExtractiveGenerator:
             if q_grams:
                 grams = word_bigrams(u.text) | (word_bigrams(u.header) if u.kind == "answer" and u.header else set())
                 score += self.surface_weight * len(q_grams & grams) / len(q_grams)
-            span, weak = None, False
+            span, weak, announced = None, False, False
             if q_type is not None:
                 span, announced, weak = _answer_span(u, q_type, question, got)
                 if span is None:
@@ -363,7 +376,7 @@ class ExtractiveGenerator:
             picks.append(
                 Pick(
                     u.n, u.start, u.end, u.text, coverage, sem, score + self.rank_weight * rank_bonus[u.n - 1], frozenset(got),
-                    u.kind, u.header, span, weak, said,
+                    u.kind, u.header, span, weak, said, announced,
                 )
             )  # fmt: skip
         picks.sort(key=lambda p: (-p.score, p.n, p.start))
@@ -455,6 +468,12 @@ class ExtractiveGenerator:
           first; when the first names one, a sentence naming another value of that type, as strong,
           from the same passage. (A notice's signature date shares only the notice's title with
           "정전 점검은 언제 해?": it does not join.)
+        - ``neighbour_ratio``: otherwise, the second best when it is the first's neighbour in its
+          passage and scores at least that share (0.5) of the first — or, when the first names a
+          strong value of the asked type, the second best of the same passage naming another strong
+          value at 0.6 (:meth:`_runner_up`). KorQuAD dev, all 5,774 questions, same BM25 hits: a
+          quote covers 0.8642 → 0.8692, contains 0.8945 → 0.8995, 1.35 → 1.41 sentences per answer,
+          answer median 107 → 113 characters (p95 281 → 290).
 
         The defaults (``follow``, 0.7, 0.75) were set on 1,000 KorQuAD dev
         questions (seed 0) with cached BM25 hits: a quote covers the gold answer 85.7 % → 87.4 %,
@@ -496,7 +515,34 @@ class ExtractiveGenerator:
                 and self._rival(chosen[0], p)
             ):
                 chosen.append(p)  # too close to call: both, the better first
+        if len(chosen) == 1 and self._neighbour_ratio and len(ranked) > 1:
+            runner = self._runner_up(ranked)
+            if runner is not None:
+                chosen.append(runner)
         return chosen
+
+    def _runner_up(self, ranked: Sequence[Pick]) -> Pick | None:
+        """The second best sentence when it stands beside the first in the same passage and scores at
+        least ``neighbour_ratio`` of it (the first names no value of the asked type, or only weak
+        evidence); or, when the first names a strong value the document does not label as the answer
+        (``문의: …``), the second best of the same passage that names another strong value (not the same
+        ``50명`` again) and scores at least 0.6 of the first.
+
+        KorQuAD questions paraphrase their sentence, and the question's words are often spread over two
+        neighbouring sentences: the one that restates the question wins on words while the answer is
+        in the next one ("…1996년 애틀랜타 올림픽에서 타이틀을 지키려 했다." / "결국 미국의 찰스
+        오스틴이 … 우승을 한다."). Two neighbours read as one passage, so both are quoted."""
+        top, p = ranked[0], ranked[1]
+        if p.n != top.n or p.score < self._neighbour_ratio * top.score or p.own <= 0:
+            return None  # (own: it says some of the question in its own words, not a signature date)
+        if top.span is not None and not top.weak:
+            if top.announced or p.span is None or p.weak or p.score < self._same_value_ratio * top.score:
+                return None  # (a value the document labels as the asked one is not doubted)
+            said, other = (x.text[x.span[0] - x.start : x.span[1] - x.start] for x in (top, p))
+            return p if "".join(said.split()) != "".join(other.split()) else None  # another value, not the same again
+        same = sorted((x for x in ranked if x.n == top.n), key=lambda x: x.start)
+        i = same.index(top)
+        return p if (i + 1 < len(same) and same[i + 1] is p) or (i > 0 and same[i - 1] is p) else None
 
     @staticmethod
     def _rival(top: Pick, p: Pick) -> bool:

@@ -81,3 +81,56 @@ def test_the_question_wording_beats_a_higher_ranked_chunk() -> None:
     )
     picks = ExtractiveGenerator().select("대통령의 임기는?", hits)
     assert picks[0].text == "대통령의 임기는 5년으로 하며, 중임할 수 없다."
+
+
+def test_a_question_word_counts_in_its_stem() -> None:
+    # 우승자 of the question is 우승 in the sentence that answers (데뷔작 / 데뷔 작인): KorQuAD
+    # paraphrases the derived noun; the stem counts like a word written inside a longer one
+    from rabbit_rag.generators.extractive import INSIDE_CREDIT, STEM_CREDIT, _credit
+
+    assert _credit("우승자", frozenset(), frozenset({"우승", "올림픽"})) == STEM_CREDIT <= INSIDE_CREDIT
+    assert _credit("의원", frozenset(), frozenset({"의"})) == 0.0  # a one-letter stem says nothing
+    hits = _hits(
+        "1996년 애틀랜타 올림픽에서 그는 타이틀을 지키려 했다.", "미국의 찰스 오스틴이 올림픽에서 우승을 한다."
+    )
+    picks = {p.n: p for p in ExtractiveGenerator().candidates("1996년 애틀랜타 올림픽의 우승자는?", hits)}
+    assert "우승자" in picks[2].matched and "우승자" not in picks[1].matched
+
+
+def test_the_runner_up_beside_the_first_joins_it() -> None:
+    # the first restates the question and names nothing new; the answer is in the next sentence,
+    # which scores over half of the first: the two neighbours are quoted together, the first first
+    q = "포켓몬의 그래픽에 애니메이션이 추가된 포켓몬스터 시리즈는?"
+    text = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 《포켓몬스터 크리스탈》에는 전작에 없던 요소가 추가되었다."
+    picks = ExtractiveGenerator().select(q, _hits(text))
+    assert [p.text for p in picks] == [
+        "포켓몬의 그래픽에는 애니메이션이 추가되었다.",
+        "《포켓몬스터 크리스탈》에는 전작에 없던 요소가 추가되었다.",
+    ]
+    assert picks[1].score >= 0.5 * picks[0].score
+    assert len(ExtractiveGenerator(neighbour_ratio=0).select(q, _hits(text))) == 1
+    # the same runner-up two sentences away is not the first's neighbour: it does not join
+    apart = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 게임은 일본에서 먼저 발매되었다. " + text.split(". ")[1]
+    assert len(ExtractiveGenerator().select(q, _hits(apart))) == 1
+
+
+def test_a_runner_up_beside_a_strong_value_must_name_another_value() -> None:
+    # beside a strong asked value (50명) the runner-up joins only with another value of that type,
+    # and never beside a value the document labels as the answer (문의: …)
+    from rabbit_rag.generators.extractive import Pick
+
+    first = "팀 요금제는 한 팀에 최대 50명까지 사용할 수 있습니다."
+
+    def pick(text: str, start: int, score: float, value: str, announced: bool = False) -> Pick:
+        a = start + text.index(value)
+        return Pick(1, start, start + len(text), text, 0.8, None, score, frozenset({"요금제"}), span=(a, a + len(value)),
+                    own=0.5, announced=announced)  # fmt: skip
+
+    top = pick(first, 0, 1.0, "50명")
+    again = pick("50명이 넘는 조직은 엔터프라이즈 요금제를 문의해 주세요.", len(first) + 1, 0.7, "50명")
+    other = pick("엔터프라이즈 요금제는 최대 500명까지 쓸 수 있습니다.", len(first) + 1, 0.7, "500명")
+    gen = ExtractiveGenerator()
+    assert gen._runner_up([top, again]) is None
+    assert gen._runner_up([top, other]) is other
+    labelled = pick(first, 0, 1.0, "50명", announced=True)
+    assert gen._runner_up([labelled, other]) is None
