@@ -309,7 +309,7 @@ def build_generation(
     tmp = index_dir / f".{final.name}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp.mkdir(mode=0o700)  # owner-only, like the index folder and every file in it (not the umask's 0755)
     try:
         chunk_ids: list[int] = []
         doc_pos: dict[str, int] = {}

@@ -284,6 +284,7 @@ def test_generation_files_with_vectors_are_owner_only(tmp_path: Path, fixed_mode
     finally:
         os.umask(old)
     gen = next(p for p in path.iterdir() if p.name.startswith("gen-"))
+    assert gen.stat().st_mode & 0o777 == 0o700, oct(gen.stat().st_mode)  # the folder too, not the umask's 0755
     assert "vectors.faiss" in {p.name for p in gen.iterdir()}
     for p in gen.iterdir():
         assert p.stat().st_mode & 0o077 == 0, p
