@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 TORCH_FIXTURES = ("tiny_st_model", "tiny_llama", "tiny_llama_endless", "tiny_llama_random")
 
 
+@functools.cache  # asked once per test id; the answer depends only on the module
 def _xdist_scope(module: str) -> str:
     """The unit of work the fast loop sends to one xdist worker for the test module ``module``
     (a path relative to the root): ``"torch"`` for every module that uses a tiny torch model (in its
