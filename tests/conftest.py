@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,36 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RABBIT_RAG_EMBED_MODEL", "none")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def skip_unless_installed(module: str, reason: str) -> None:
+    """Skip a folder's tests (called from its ``conftest.py``) when ``module`` is not installed, without
+    importing it: every xdist worker collects every folder, and llama-index or pymilvus cost seconds of
+    CPU to import on a worker that runs none of their tests. A module that is installed but fails to
+    import fails its tests, which is louder than a skip and right."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        found = False
+    if not found:
+        pytest.skip(reason, allow_module_level=True)
+
+
+class OnFirstUse:
+    """A module imported at its first attribute use: ``li = OnFirstUse("llama_index.core")``, then
+    ``li.Document(...)``.
+
+    Every xdist worker imports every test module when it collects, though a module runs on one worker
+    (``--dist loadgroup``). A test module that imports torch or llama-index at its top made the other
+    worker pay seconds of CPU for nothing; with this, the import happens in the first test that uses it."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self.module), name)
+
+
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"

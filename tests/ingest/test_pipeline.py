@@ -14,10 +14,22 @@ from rabbit_rag.ingest import IngestOptions, ingest_paths
 from tests.conftest import SAMPLES
 
 
+def _head(text: str, chars: int) -> str:
+    """The text up to the first line break after ``chars`` characters."""
+    cut = text.find("\n", chars)
+    return text if cut < 0 else text[: cut + 1]
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
+    """The 11 sample files, shortened: the bills to their first 1,000 characters and the constitution to
+    article 70 (대통령의 임기). These tests are about files, not text, and Kiwi's analysis of the whole
+    samples (about 2 s of CPU per ingest) was most of their time."""
     root = tmp_path / "corpus"
     shutil.copytree(SAMPLES, root, ignore=shutil.ignore_patterns("README.md"))
+    for f in root.rglob("*.txt"):
+        text = f.read_text(encoding="utf-8")
+        f.write_text(_head(text, text.find("대통령의 임기는") + 100 if f.name == "constitution.txt" else 1000), "utf-8")
     return root
 
 

@@ -4,30 +4,19 @@ token for token."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rabbit_rag.errors import GeneratorError, InvalidInputError
-from tests.conftest import LLAMA_SCRIPT
-
+from tests.conftest import LLAMA_SCRIPT, OnFirstUse
 
 # The decoding modules import torch (~3 s of CPU): loaded at the first test that uses them, not when the
 # module is collected, which every xdist worker does — most of the fast loop's workers never need torch.
-class _OnFirstUse:
-    def __init__(self, module: str) -> None:
-        self.module = module
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(self.module), name)
-
-
-sd = _OnFirstUse("rabbit_rag.generators.static_decode")
-tc = _OnFirstUse("rabbit_rag.generators.transformers_chat")
+sd = OnFirstUse("rabbit_rag.generators.static_decode")
+tc = OnFirstUse("rabbit_rag.generators.transformers_chat")
 
 MESSAGES = [{"role": "user", "content": "국회의원 임기는?"}]
 TEXTS = [

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("llama_index.core", reason="llama-index-core is not installed (pip install '.[llama-index]')")
+from tests.conftest import skip_unless_installed
+
+skip_unless_installed("llama_index.core", "llama-index-core is not installed (pip install '.[llama-index]')")
 
 
 @pytest.fixture(scope="session")
