@@ -50,9 +50,11 @@ def test_help_imports_nothing_heavy() -> None:
     assert not set(modules) & {*MODEL_LIBRARIES, *BUILD_ONLY, "kiwipiepy", "numpy", "pydantic"}
 
 
-def test_searching_from_python_imports_no_pydantic(sample_index_ro: Path) -> None:
+def test_searching_from_python_imports_no_pydantic_and_no_numba(sample_index_ro: Path) -> None:
     """`open_index(...).search(...)` is the Python API's first answer: it needs numpy, SQLite and Kiwi,
-    not pydantic (about 0.2 s of CPU before the docstore imported its JSON models only where used)."""
+    not pydantic (about 0.2 s of CPU before the docstore imported its JSON models only where used), and on
+    a small index it scores BM25 with numpy, paying for no numba, bm25s or scipy import (issue 14). One
+    child process checks both: each costs a Kiwi load, about 2 s of CPU."""
     code = (
         "import json, sys\n"
         "from rabbit_rag.index import open_index\n"
@@ -60,12 +62,14 @@ def test_searching_from_python_imports_no_pydantic(sample_index_ro: Path) -> Non
         "hits = idx.search('국회의원 임기는?', 3, mode='bm25')\n"
         "doc = idx.document(hits[0].chunk.doc_id)\n"
         "before = sorted(m for m in ('pydantic', 'pydantic_settings', 'typer') if m in sys.modules)\n"
+        "build = sorted(m for m in BUILD_ONLY if m in sys.modules)\n"
         "info = doc.to_dict()\n"  # the JSON model still works, imported on first use
-        "print(json.dumps([hits[0].chunk.text, before, info['doc_id'] == doc.doc_id]))\n"
-    )
+        "print(json.dumps([hits[0].chunk.text, before, build, idx.generation.bm25.backend, info['doc_id'] == doc.doc_id]))\n"
+    ).replace("BUILD_ONLY", repr(BUILD_ONLY))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    text, imported, info_ok = json.loads(done.stdout.strip().splitlines()[-1])
+    text, imported, build_only, backend, info_ok = json.loads(done.stdout.strip().splitlines()[-1])
     assert "국회의원의 임기는 4년" in text
     assert imported == []
+    assert build_only == [] and backend == "numpy"
     assert info_ok

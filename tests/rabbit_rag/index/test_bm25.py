@@ -1,10 +1,8 @@
 """The BM25 matrix holds bm25s' numbers, and the pruned top-k is exactly full scoring's top-k, whether
-numba (large matrices) or numpy (small ones, no numba import on the read path) searches it."""
+numba (large matrices) or numpy (small ones, no numba import on the read path: checked in a child process
+by ``tests/rabbit_rag/cli/test_first_answer.py``) searches it."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -195,16 +193,3 @@ def test_column_bounds_without_numba() -> None:
     rng = np.random.default_rng(3)
     matrix = BM25Matrix.build(zipf_corpus(rng, 400, 200), 200, BM25_PARAMS)
     assert np.array_equal(bm25._column_max(matrix.data, matrix.indptr), matrix.col_max)
-
-
-def test_searching_a_small_index_does_not_import_numba(sample_index_ro) -> None:
-    """Issue 14: a first search on a small index pays for no numba/bm25s/scipy import."""
-    code = (
-        "import sys; from rabbit_rag.index import open_index; "
-        f"idx = open_index({str(sample_index_ro)!r}); "
-        "assert idx.bm25_top_k('국회의원 임기', 3); "
-        "assert idx.generation.bm25.backend == 'numpy'; "
-        "print(sorted(m for m in ('bm25s', 'numba', 'scipy') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

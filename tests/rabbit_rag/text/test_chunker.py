@@ -22,8 +22,16 @@ def constitution() -> Document:
     return Document(source="constitution.txt", text=text)
 
 
-def _check_invariants(doc: Document, spans: list[ChunkSpan], budget: int) -> None:
-    sentences = analyze_sentences(doc.text, structural_breaks(doc.text))
+@pytest.fixture(scope="module")
+def constitution_sentences(constitution: Document) -> list:
+    """The constitution's sentences, analyzed once for the invariants at every budget (Kiwi's analysis
+    of the whole text is most of each test's time)."""
+    return analyze_sentences(constitution.text, structural_breaks(constitution.text))
+
+
+def _check_invariants(doc: Document, spans: list[ChunkSpan], budget: int, sentences: list | None = None) -> None:
+    if sentences is None:
+        sentences = analyze_sentences(doc.text, structural_breaks(doc.text))
     sent_bounds = {b for s in sentences for b in (s.start, s.end)}
     for s in spans:
         chunk = doc.text[s.start : s.end]
@@ -42,9 +50,9 @@ def _check_invariants(doc: Document, spans: list[ChunkSpan], budget: int) -> Non
 
 
 @pytest.mark.parametrize("budget", [32, 128, 256])
-def test_constitution_invariants(constitution: Document, budget: int) -> None:
+def test_constitution_invariants(constitution: Document, constitution_sentences: list, budget: int) -> None:
     spans = KiwiChunker(chunk_tokens=budget).chunk(constitution)
-    _check_invariants(constitution, spans, budget)
+    _check_invariants(constitution, spans, budget, constitution_sentences)
 
 
 def test_tiny_document_is_one_chunk() -> None:
