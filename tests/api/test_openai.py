@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-openai = pytest.importorskip("openai")
+from rabbit_rag.api.app import create_app
+from tests.api.conftest import COLLECTION, Keys, make_settings
+from tests.api.live import live_server
+from tests.conftest import OnFirstUse, skip_unless_installed
 
-from rabbit_rag.api.app import create_app  # noqa: E402
-from tests.api.conftest import COLLECTION, Keys, make_settings  # noqa: E402
-from tests.api.live import live_server  # noqa: E402
+skip_unless_installed("openai", "the openai client is not installed (pip install -e '.[dev]')")
+openai = OnFirstUse("openai")  # imported by the first test (about 1.7 s of CPU), not by every worker's collection
 
 QUESTION = "대통령 임기는 몇 년이야?"
 
