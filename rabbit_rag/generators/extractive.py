@@ -348,18 +348,18 @@ class ExtractiveGenerator:
         for u in raw:
             got: dict[str, float] = {}
             lent.append(set())
+            pu = prev.get(id(u))
+            # a word the sentence before says: the sentence goes on about it (more when it starts with
+            # 그는, 이 곡은, 그러나 …: its subject is the previous sentence's)
+            pc = 0.0 if pu is None else self._prev_lean if _LEANS_BACK.match(u.text) else self._prev_any
             for t in weights:
                 c = _credit(t, parts[t], u.terms)
                 ctx = u.context.get(t, 0.0)
                 if ctx > c:
                     c = ctx
-                if c < self._prev_lean and (pu := prev.get(id(u))) is not None:
-                    # a word the sentence before says: the sentence goes on about it (more when it
-                    # starts with 그는, 이 곡은, 그러나 …: its subject is the previous sentence's)
-                    pc = self._prev_lean if _LEANS_BACK.match(u.text) else self._prev_any
-                    if pc > c and _credit(t, parts[t], pu.terms) >= 1.0:
-                        c = pc
-                        lent[-1].add(t)
+                if pc > c and pu is not None and t in pu.terms:
+                    c = pc
+                    lent[-1].add(t)
                 if c:
                     got[t] = c
             credit.append(got)
