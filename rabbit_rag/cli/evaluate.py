@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from rabbit_rag.cli.app import eval_app
@@ -82,6 +84,21 @@ def eval_answers(
         None, "--model", metavar="MODEL", help="Chat model id or folder, or the served model name."
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    sample: int | None = typer.Option(
+        None,
+        "--sample",
+        min=1,
+        metavar="N",
+        help="Only N questions drawn at random with --seed (in the dataset's order; not with --limit).",
+    ),
+    seed: int = typer.Option(0, "--seed", metavar="S", help="Seed of --sample: the same seed, the same questions."),
+    hits_cache: Path | None = typer.Option(
+        None,
+        "--hits-cache",
+        metavar="PATH",
+        help="Keep each question's retrieval hits in PATH and reuse them on later runs over the same "
+        "index (keyed by dataset, index, retriever, k and retrieval code; a stale file is said and rebuilt).",
+    ),
     k: int = typer.Option(5, "-k", "--top-k", min=1, max=100, help="Passages retrieved as sources per question."),
     mode: str = typer.Option(
         "hybrid", "--mode", "-m", metavar="MODE", help="hybrid, bm25 or dense (hybrid = BM25 without vectors)."
@@ -102,6 +119,9 @@ def eval_answers(
     Every paragraph goes into a temporary index and every question is answered from the whole
     collection, so retrieval errors count too.
 
+    For tuning an answerer: --sample N --seed S answers the same N random questions on every run,
+    and --hits-cache PATH reuses the retrieval hits of an earlier run over the same index.
+
     KorQuAD is not part of rabbit-rag: download KorQuAD_v1.0_dev.json (CC BY-ND 2.0 KR) from
     https://korquad.github.io/KorQuad%201.0/, e.g. into data/.
 
@@ -109,6 +129,9 @@ def eval_answers(
     Example:
       rabbit-rag eval answers --dataset korquad:data/KorQuAD_v1.0_dev.json \\
           --llm extractive --embed-model none --limit 500 --json
+      rabbit-rag eval answers --dataset korquad:data/KorQuAD_v1.0_dev.json \\
+          --llm extractive --embed-model none --sample 1000 --seed 1 \\
+          --hits-cache /tmp/korquad-hits.json --json
     """
     from rabbit_rag.evaluation.answers import evaluate_answers
     from rabbit_rag.evaluation.korquad import parse_dataset
@@ -117,8 +140,9 @@ def eval_answers(
     with cli_errors(as_json):
         path = parse_dataset(dataset)
         result = evaluate_answers(
-            path, llm or s.llm, k=k, mode=mode, embed_model=embed_model, model=model, settings=s, limit=limit
-        )
+            path, llm or s.llm, k=k, mode=mode, embed_model=embed_model, model=model, settings=s, limit=limit,
+            sample=sample, seed=seed, hits_cache=hits_cache,
+        )  # fmt: skip
     if as_json:
         print_json(result)
     else:

@@ -16,13 +16,22 @@ and the answer is scored:
   have one, so this is a miss rate);
 - ``retrieval_recall@k``: the gold paragraph is among the sources.
 
+Tuning an answerer wants cheap, repeatable runs: ``sample`` answers a seeded random sample of the
+questions (the same ``seed`` gives the same questions on every machine), and ``hits_cache`` stores
+each question's retrieval hits in a file that later runs over the same index reuse (see
+:mod:`rabbit_rag.evaluation.hits_cache`; a cache made for another index, dataset, ``k`` or retrieval
+code is never used: the run says so and retrieves again).
+
 예::
 
     rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none --json
+    rabbit-rag eval answers --dataset korquad:KorQuAD_v1.0_dev.json --llm extractive --embed-model none \\
+        --sample 1000 --seed 1 --hits-cache /tmp/korquad-hits.json --json
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import sys
 import tempfile
@@ -34,11 +43,13 @@ from typing import Any
 from tqdm import tqdm
 
 from rabbit_rag.components import engine_from_settings, open_index_from_settings
-from rabbit_rag.errors import GeneratorError
+from rabbit_rag.errors import GeneratorError, InvalidInputError
 from rabbit_rag.evaluation.answer_metrics import contains_answer, exact_match, f1_score
+from rabbit_rag.evaluation.hits_cache import HitsCache, cache_key
 from rabbit_rag.evaluation.korquad import PARAGRAPH_CHUNK_TOKENS, Question, load_korquad, parse_dataset
 from rabbit_rag.generators.base import Generator
 from rabbit_rag.ingest import IngestOptions, ingest_documents
+from rabbit_rag.notices import notice
 from rabbit_rag.prompts import strip_markers
 from rabbit_rag.settings import Settings
 
@@ -58,15 +69,25 @@ def evaluate_answers(
     limit: int | None = None,
     progress: bool | None = None,
     index_dir: str | Path | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    hits_cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Build a paragraph index of KorQuAD (or reuse ``index_dir``) and score answers to its questions.
 
-    ``settings`` (default: the built-in defaults) configure reading, the generator and its limits."""
+    ``settings`` (default: the built-in defaults) configure reading, the generator and its limits.
+    ``limit`` keeps the first N questions; ``sample`` instead N drawn at random with ``seed`` (kept in
+    the dataset's order), so a tuning sample is not one article's questions. ``hits_cache`` is a file
+    of retrieval hits reused between runs (:mod:`rabbit_rag.evaluation.hits_cache`)."""
     path = parse_dataset(str(dataset)) if str(dataset).startswith("korquad:") else Path(dataset)
     settings = settings or Settings.defaults()
     docs, questions = load_korquad(path, "paragraph")
+    if limit is not None and sample is not None:
+        raise InvalidInputError("give --limit (the first N questions) or --sample (N at random), not both")
     if limit is not None:
         questions = questions[:limit]
+    if sample is not None:
+        questions = sample_questions(questions, sample, seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rabbit-rag-eval-") as tmp:
         where = Path(index_dir) if index_dir else Path(tmp) / "index"
@@ -79,11 +100,28 @@ def evaluate_answers(
         index = open_index_from_settings(settings, where)
         try:
             engine = engine_from_settings(settings, index, llm=generator, mode=mode, k=k, model=model)
+            cache = None
+            if hits_cache is not None:
+                fusion = {"bm25_weight": settings.bm25_weight, "dense_weight": settings.dense_weight,
+                          "rrf_k": settings.rrf_k}  # fmt: skip
+                key = cache_key(path, index, engine.retriever.name, engine.k, fusion)
+                cache = HitsCache(hits_cache, key)
+                if cache.stale:
+                    notice(f"hits cache {cache.stale}: retrieving again and rewriting it")
+                engine.retriever = cache.wrap(engine.retriever, index.chunks)
             doc_id_of = {d.source: d.doc_id for d in index.documents()}
             gold_doc = {doc.uri: doc_id_of[doc.source] for doc in docs}
-            result = _score(engine, questions, gold_doc, progress)
+            try:
+                result = _score(engine, questions, gold_doc, progress)
+            finally:
+                if cache is not None:
+                    cache.save()
         finally:
             index.close()
+    if sample is not None:
+        result.update({"sample": sample, "seed": seed})
+    if cache is not None:
+        result["hits_cache"] = cache.summary()
     result.update(
         {
             "dataset": path.name,
@@ -95,6 +133,17 @@ def evaluate_answers(
         }
     )
     return result
+
+
+def sample_questions(questions: list[Question], n: int, seed: int) -> list[Question]:
+    """``n`` of ``questions`` drawn at random with ``seed`` (all of them when ``n`` is not smaller),
+    in the dataset's order. The draw depends only on the number of questions, ``n`` and ``seed``."""
+    if n < 1:
+        raise InvalidInputError(f"sample {n}: sample at least one question")
+    if n >= len(questions):
+        return list(questions)
+    picked = sorted(random.Random(seed).sample(range(len(questions)), n))
+    return [questions[i] for i in picked]
 
 
 def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], progress: bool | None) -> dict[str, Any]:

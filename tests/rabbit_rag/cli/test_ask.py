@@ -119,3 +119,21 @@ def test_eval_answers_json(tmp_path: Path) -> None:
 def test_eval_answers_bad_dataset(tmp_path: Path) -> None:
     res = run("eval", "answers", "--dataset", "squad:x.json", "--llm", "extractive")
     assert res.exit_code == 1 and "korquad:PATH" in res.stderr
+
+
+def test_eval_answers_sample_and_hits_cache(tmp_path: Path) -> None:
+    data = tmp_path / "korquad.json"
+    data.write_text(json.dumps(KORQUAD, ensure_ascii=False), encoding="utf-8")
+    cache = tmp_path / "hits.json"
+    base = ("eval", "answers", "--dataset", f"korquad:{data}", "--llm", "extractive", "--embed-model", "none")
+    args = (*base, "--sample", "2", "--seed", "3", "--hits-cache", str(cache), "--json")
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    d = json.loads(first.stdout)
+    assert d["n_questions"] == 2 and d["sample"] == 2 and d["seed"] == 3
+    assert d["hits_cache"] == {"path": str(cache), "reused": 0, "retrieved": 2, "stale": None}
+    again = json.loads(run(*args).stdout)
+    assert again["hits_cache"]["reused"] == 2 and again["hits_cache"]["retrieved"] == 0
+    assert again["contains_answer"] == d["contains_answer"]
+    both = run(*base, "--sample", "2", "--limit", "1", "--json")
+    assert both.exit_code == 1 and "not both" in json.loads(both.stdout)["error"]["message"]

@@ -134,3 +134,46 @@ def test_a_runner_up_beside_a_strong_value_must_name_another_value() -> None:
     assert gen._runner_up([top, other]) is other
     labelled = pick(first, 0, 1.0, "50명", announced=True)
     assert gen._runner_up([labelled, other]) is None
+
+
+FIRE = (
+    "2008년 2월 10일 20시 40분경 숭례문 2층에서 불이 발생하였고, 2월 11일 0시 58분경 지붕 뒷면이 붕괴되기 "
+    "시작했고 곧 2층이 붕괴되었다. 이어 바로 1층에 불이 붙어 새벽 1시 54분에는 누각을 받치는 석축만을 남긴 채 "
+    "모두 붕괴되었다."
+)
+FIRE_Q = "2008년 2월 11일 새벽 1시 54분경에는 화재로인해 어느 부분만 남긴채 숭례문이 붕괴되었나?"
+
+
+def test_a_word_of_the_sentence_before_counts_in_part() -> None:
+    """KorQuAD restates one sentence and asks what the next says: the answer (석축) is in the sentence
+    after the one with 숭례문 and 2008년; 숭례문 counts there too (0.3), so it comes first."""
+    picks = ExtractiveGenerator().select(FIRE_Q, _hits(FIRE))
+    assert "석축" in picks[0].text and picks[0].borrowed > 0
+    without = ExtractiveGenerator()
+    without._prev_lean = without._prev_any = 0.0
+    assert "석축" not in without.select(FIRE_Q, _hits(FIRE))[0].text
+
+
+def test_a_pronoun_sentence_takes_more_from_the_one_before() -> None:
+    gen = ExtractiveGenerator()
+    before = "안중근은 1909년 하얼빈역에서 이토 히로부미를 저격하였다."
+    lean, plain = (
+        gen.candidates("안중근이 사형된 곳은?", _hits(f"{before} {s}"))
+        for s in ("그는 1910년 뤼순 감옥에서 사형되었다.", "1910년 뤼순 감옥에서 사형되었다.")
+    )
+    lean_pick = next(p for p in lean if "뤼순" in p.text)
+    plain_pick = next(p for p in plain if "뤼순" in p.text)
+    assert lean_pick.borrowed > plain_pick.borrowed > 0
+
+
+def test_a_second_sentence_joins_on_its_own_words_not_the_first_ones() -> None:
+    """재택근무 중에도 … borrows 수습 and 직원 from the first sentence: it does not join on them."""
+    text = (
+        "입사 후 3개월이 지나지 않은 수습 직원은 재택근무를 신청할 수 없다. "
+        "재택근무 중에도 사내 메신저에 접속해 있어야 하며, 메신저 응답은 근무 시간 안에 30분 이내로 한다."
+    )
+    picks = ExtractiveGenerator().select("수습 직원도 재택근무 할 수 있어?", _hits(text))
+    assert [p.text[:6] for p in picks] == ["입사 후 3"]
+    lenient = ExtractiveGenerator()
+    lenient._lent_join = False
+    assert len(lenient.select("수습 직원도 재택근무 할 수 있어?", _hits(text))) == 2
