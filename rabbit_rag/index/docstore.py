@@ -669,11 +669,6 @@ class DocStore:
             vocab = c.execute("SELECT count(*) FROM vocab").fetchone()[0]
         return {"documents": docs, "chunks": chunks, "vectors": vectors, "vocabulary": vocab}
 
-    def count_live_chunks(self) -> int:
-        """Live chunks, from the ``removed_rev`` index alone (no chunk row is read)."""
-        with self._db() as c:
-            return int(c.execute(f"SELECT count(*) FROM chunks WHERE {_LIVE}").fetchone()[0])
-
     def live_sources(self) -> dict[str, str]:
         """``{doc_id: source}`` of every live document, in one query."""
         with self._db() as c:
