@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY, id INTEGER NOT NULL UNI
 DOCSTORE_FILE = "docstore.sqlite3"
 #: SQLite's companions of the docstore file (write-ahead log, shared memory, rollback journal).
 DOCSTORE_SIDE_FILES = (f"{DOCSTORE_FILE}-wal", f"{DOCSTORE_FILE}-shm", f"{DOCSTORE_FILE}-journal")
+#: The writer connection's SQLite page cache, in KiB (memory, freed when the writer closes).
+WRITER_CACHE_KIB = 64 * 1024
 FILE_MODE = 0o600  # the docstore holds the documents' full text: owner only, like every index file
 
 
@@ -272,6 +274,12 @@ class DocStore:
                 if not readonly:
                     c.execute("PRAGMA journal_mode=WAL")
                     c.execute("PRAGMA synchronous=FULL")
+                    # the writer's page cache (SQLite's default is 2 MB): the chunk and document indexes
+                    # grow at random places (doc ids are hashes), and with a small cache their pages are
+                    # written out and read back again and again during a large ingest (measured on 400k
+                    # chunk rows in one transaction: insert + commit 44.1 s -> 41.4 s, CPU 35.3 -> 33.4 s).
+                    # Durability is unchanged: every commit still reaches the disk (synchronous=FULL).
+                    c.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
                 tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 if not tables and not readonly and create:
                     c.executescript(SCHEMA)
@@ -593,8 +601,11 @@ class DocStore:
             old = c.execute(
                 f"SELECT version_id, added_rev, created_at FROM documents WHERE doc_id=? AND {_LIVE}", (doc_id,)
             ).fetchone()
-            c.execute(f"UPDATE chunks SET removed_rev=? WHERE doc_id=? AND {_LIVE}", (rev, doc_id))
             if old is not None:
+                # a document's chunks are live only while it has a live version (a publish refuses live
+                # chunks of a missing document), so a new document has none to mark: one statement
+                # less per document of a fresh ingest
+                c.execute(f"UPDATE chunks SET removed_rev=? WHERE doc_id=? AND {_LIVE}", (rev, doc_id))
                 c.execute("UPDATE documents SET removed_rev=? WHERE version_id=?", (rev, old[0]))
             c.execute(
                 "INSERT INTO documents(doc_id, uri, source, title, content_hash, size, mtime_ns, text, text_crc,"
@@ -645,12 +656,44 @@ class DocStore:
             c.execute("DELETE FROM documents WHERE removed_rev IS NOT NULL AND removed_rev < ?", (keep_from_rev,))
 
     # -- chunks ------------------------------------------------------------------------------------
-    def counts(self) -> dict[str, int]:
+    def counts(self, chunks: int | None = None, vectors: int | None = None) -> dict[str, int]:
+        """Live documents, chunks, chunks with a vector, and vocabulary terms.
+
+        ``chunks`` and ``vectors``, when the caller has just counted them (the publish scans every live
+        row anyway), are taken as given: counting vectors reads every chunk row (``count(embedding)``),
+        a pass over the whole docstore (4.5 GB at a million chunks)."""
         with self._db() as c:
             docs = c.execute(f"SELECT count(*) FROM documents WHERE {_LIVE}").fetchone()[0]
-            chunks, vectors = c.execute(f"SELECT count(*), count(embedding) FROM chunks WHERE {_LIVE}").fetchone()
+            if chunks is None or vectors is None:
+                chunks, vectors = c.execute(f"SELECT count(*), count(embedding) FROM chunks WHERE {_LIVE}").fetchone()
             vocab = c.execute("SELECT count(*) FROM vocab").fetchone()[0]
         return {"documents": docs, "chunks": chunks, "vectors": vectors, "vocabulary": vocab}
+
+    def live_sources(self) -> dict[str, str]:
+        """``{doc_id: source}`` of every live document, in one query."""
+        with self._db() as c:
+            return dict(c.execute(f"SELECT doc_id, source FROM documents WHERE {_LIVE}"))
+
+    def iter_live_rows(
+        self, with_embeddings: bool, batch: int = 20000
+    ) -> Iterator[list[tuple[int, str, bytes, bytes | int | None]]]:
+        """Every live chunk in chunk-id order, ``batch`` rows at a time, as ``(chunk_id, doc_id,
+        term_blob, embedding)``: the float16 blob (or None) with ``with_embeddings``, else 1 or 0 for
+        whether the chunk has one. One pass over the chunk rows gives a publish everything it needs;
+        reading terms, a training sample and the vectors apart took three passes over the docstore."""
+        emb = "embedding" if with_embeddings else "embedding IS NOT NULL"
+        last = -1
+        while True:
+            with self._db() as c:
+                rows = c.execute(
+                    f"SELECT chunk_id, doc_id, terms, {emb} FROM chunks WHERE {_LIVE} AND chunk_id > ?"
+                    " ORDER BY chunk_id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
 
     def iter_live_terms(self, batch: int = 20000) -> Iterator[tuple[int, str, bytes]]:
         """``(chunk_id, doc_id, term_blob)`` of every live chunk in chunk-id order."""

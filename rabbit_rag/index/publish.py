@@ -112,7 +112,8 @@ def publish(index_dir: Path, store: DocStore, manifest: dict[str, Any]) -> None:
         vector_index=manifest.get("vector_index", DEFAULT_VECTOR_INDEX), previous_files=generation_files(manifest),
     )  # fmt: skip
     manifest["generation"] = {"revision": revision, "vector_index": stats["vector_index"], "files": stats["files"]}
-    manifest["counts"] = store.counts()
+    # the generation's scan counted the live chunks and vectors: not again (a pass over every chunk row)
+    manifest["counts"] = store.counts(chunks=stats["chunks"], vectors=stats["stored_vectors"])
     manifest["updated_at"] = now_iso()
     manifest["versions"] = package_versions()
     if store.schema >= 2:
