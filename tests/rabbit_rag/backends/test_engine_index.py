@@ -19,6 +19,11 @@ from rabbit_rag.ingest import IngestOptions, ingest_paths
 from rabbit_rag.text.terms import text_terms
 from tests.conftest import SAMPLES
 
+# Milvus Lite is a real server process (started by the first test, with pymilvus' gRPC client): about 13 s
+# of CPU in all, so the module runs in the full suite, like the API's real-server tests. The backend URI
+# rules stay in the fast loop (test_uri.py).
+pytestmark = pytest.mark.slow
+
 QUERIES = [
     "대통령의 임기는 몇 년인가?",
     "국회의원 임기",
@@ -104,7 +109,7 @@ def test_documents_text_and_offsets(bm25_pair: tuple) -> None:
     assert "sample" in engine_collection_names(bm25_pair[2])
 
 
-@pytest.mark.slow  # embeds the sample twice and fills a second engine collection
+# embeds the sample twice and fills a second engine collection
 def test_dense_and_hybrid_are_ours(tmp_path: Path, tiny_st_model: Path) -> None:
     uri = f"milvus://{tmp_path}/engine.db"
     opts = IngestOptions(backend=uri, parse_isolation=False)
@@ -250,7 +255,7 @@ def test_chunk_text_longer_than_a_milvus_string(tmp_path: Path, monkeypatch: pyt
     assert sorted(int(r["part"]) for r in parts) == [0, 1]  # 11 characters in parts of 7
 
 
-@pytest.mark.slow  # a second process runs Kiwi over the constitution
+# a second process runs Kiwi over the constitution
 def test_an_engine_file_written_by_another_process(tmp_path: Path) -> None:
     """`rabbit-rag ingest --backend milvus:///x.db` then `rabbit-rag search` with the same URI: the second
     process finds the collections released (Milvus Lite loads nothing on open) and must load them; the

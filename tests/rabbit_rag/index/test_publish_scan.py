@@ -148,6 +148,7 @@ ingest_documents([Document(source="새 문서.txt", text="새 문서는 국회�
 """
 
 
+@pytest.mark.slow  # a child process ingests (a Kiwi load, about 4 s of CPU each), as the killed-ingest test
 @pytest.mark.parametrize("hook", ["_read_live", "file_entries"])  # after the scan; with every new file written
 def test_a_build_killed_while_publishing_keeps_the_previous_generation(tmp_path: Path, hook: str) -> None:
     index = tmp_path / "idx"
