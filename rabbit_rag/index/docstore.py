@@ -696,19 +696,9 @@ class DocStore:
             last = rows[-1][0]
 
     def iter_live_terms(self, batch: int = 20000) -> Iterator[tuple[int, str, bytes]]:
-        """``(chunk_id, doc_id, term_blob)`` of every live chunk in chunk-id order."""
-        last = -1
-        while True:
-            with self._db() as c:
-                rows = c.execute(
-                    f"SELECT chunk_id, doc_id, terms FROM chunks WHERE {_LIVE} AND chunk_id > ?"
-                    " ORDER BY chunk_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1][0]
+        """``(chunk_id, doc_id, term_blob)`` of every live chunk in chunk-id order, row by row."""
+        for rows in self.iter_live_rows(with_embeddings=False, batch=batch):
+            yield from (r[:3] for r in rows)
 
     def _iter_embeddings(self, where: str, params: Sequence[Any], batch: int = 20000) -> Iterator[tuple[int, bytes]]:
         last = -1
@@ -727,10 +717,6 @@ class DocStore:
     def live_embeddings(self) -> Iterator[tuple[int, bytes]]:
         """``(chunk_id, float16 blob)`` of every live chunk that has an embedding, in chunk-id order."""
         return self._iter_embeddings(_LIVE, ())
-
-    def live_embeddings_sample(self, step: int) -> Iterator[tuple[int, bytes]]:
-        """Every ``step``-th live embedding by chunk id (a sample spread over the whole collection)."""
-        return self._iter_embeddings("removed_rev IS NULL AND chunk_id % ? = 0", (max(1, step),))
 
     def embeddings_added_after(self, rev: int) -> Iterator[tuple[int, bytes]]:
         """``(chunk_id, float16 blob)`` of live chunks added after revision ``rev``."""

@@ -320,12 +320,11 @@ def _build_vectors(
     n_live: int,
     requested: str = DEFAULT_VECTOR_INDEX,
     previous_files: Mapping[str, Mapping[str, Any]] | None = None,
-    live: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[VectorIndex, int]:
     """Derive the FAISS index and the number of vectors it was trained on: update the previous
     generation's when it is intact (its checksums, when recorded, match) and of the kind to build now
-    (and, for ``ivf``, not outgrown), else rebuild from the docstore — from ``live`` (every live
-    chunk's id and float16 vector, in chunk-id order, as the publish's scan read them) when given."""
+    (and, for ``ivf``, not outgrown), else rebuild from the docstore's live vectors, read in one pass
+    (:func:`_read_live_vectors`) after the BM25 matrix is built and freed."""
     kind = resolve_kind(requested, n_live)
     prev_dir = Path(index_dir) / generation_dir_name(previous) if previous is not None else None
     prev_file = prev_dir / FAISS_FILE if prev_dir is not None else None
@@ -349,22 +348,12 @@ def _build_vectors(
         except (*LOAD_ERRORS, IndexCorruptError):
             pass  # fall through to a full rebuild from the docstore
     vi = VectorIndex.create(kind, dim, n_live)
-    want = vi.train_size()
-    if live is not None:
-        ids, vecs = live
-        if want:  # the same sample as below: every chunk whose id is a multiple of the step
-            vi.train(vecs[ids % max(1, n_live // want) == 0].astype(np.float32))
-        vi.add_sorted(ids, vecs)
-        return vi, n_live
-    if want:
-        # train on vectors spread over the whole collection, not its first documents
-        step = max(1, n_live // want)
-        sample = [v for _, v in _vector_batches(store.live_embeddings_sample(step), dim)]
-        vi.train(np.vstack(sample) if sample else np.zeros((0, dim), np.float32))
-    vi.reserve(n_live)
-    for ids, vecs in _vector_batches(store.live_embeddings(), dim):
-        vi.add_reserved(ids, vecs)
-    vi.seal()
+    ids, vecs = _read_live_vectors(store, dim, n_live)
+    if want := vi.train_size():
+        # train on vectors spread over the whole collection, not its first documents: every chunk whose
+        # id is a multiple of the step
+        vi.train(vecs[ids % max(1, n_live // want) == 0].astype(np.float32))
+    vi.add_sorted(ids, vecs)
     return vi, n_live
 
 
@@ -389,7 +378,6 @@ def build_generation(
         shutil.rmtree(tmp)
     tmp.mkdir(mode=0o700)  # owner-only, like the index folder and every file in it (not the umask's 0755)
     try:
-        prev_faiss = index_dir / generation_dir_name(previous) / FAISS_FILE if previous is not None else None
         rows = _read_live(store)
         vocab_size = store.counts(chunks=len(rows.chunk_ids), vectors=rows.n_vectors)["vocabulary"]
         matrix = BM25Matrix.build_flat(rows.terms, rows.offsets, vocab_size, bm25_params)
@@ -409,14 +397,9 @@ def build_generation(
         n_vectors = 0
         vector_meta: dict[str, Any] | None = None
         if dim:
-            # a full rebuild of the vectors (no previous FAISS file to update) reads them in a second pass,
-            # into one float16 array that the ``ivf`` index then keeps for re-ranking
-            full = prev_faiss is None or not prev_faiss.is_file()
-            live = _read_live_vectors(store, dim, rows.n_vectors) if full else None
             vi, trained_on = _build_vectors(
-                index_dir, store, revision, previous, dim, rows.n_vectors, vector_index, previous_files, live
+                index_dir, store, revision, previous, dim, rows.n_vectors, vector_index, previous_files
             )
-            del live
             vi.save(tmp / FAISS_FILE)
             n_vectors = len(vi)
             vector_meta = {**vi.describe(), "trained_on": trained_on}

@@ -217,34 +217,6 @@ class VectorIndex:
         if self._ivf is not None:
             self.ids, self.vectors = ids, vectors
 
-    def reserve(self, n: int) -> None:
-        """Room for ``n`` float16 vectors at once (a full build), so adding batch by batch does not copy."""
-        if self._ivf is not None:
-            self._buffer = np.empty((n, self.dim), np.float16)
-            self._buffer_ids = np.empty(n, np.int64)
-            self._filled = 0
-
-    def add_reserved(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """:meth:`add` into the room made by :meth:`reserve` (call :meth:`seal` after the last batch)."""
-        if self._ivf is None or not hasattr(self, "_buffer"):
-            self.add(ids, vectors)
-            return
-        ids = np.asarray(ids, dtype=np.int64)
-        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        end = self._filled + len(ids)
-        self._buffer[self._filled : end] = vectors
-        self._buffer_ids[self._filled : end] = ids
-        self._filled = end
-
-    def seal(self) -> None:
-        if hasattr(self, "_buffer"):
-            ids, vecs = self._buffer_ids[: self._filled], self._buffer[: self._filled]
-            del self._buffer, self._buffer_ids
-            if len(ids) > 1 and np.any(np.diff(ids) <= 0):
-                order = np.argsort(ids, kind="stable")
-                ids, vecs = ids[order], vecs[order]
-            self.ids, self.vectors = ids, vecs
-
     def remove(self, ids: np.ndarray) -> int:
         import faiss
 
