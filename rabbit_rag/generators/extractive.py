@@ -56,6 +56,7 @@ from rabbit_rag.embeddings import Embedder
 from rabbit_rag.generators.base import DEFAULT_MAX_MISSING, Draft
 from rabbit_rag.prompts import NOT_FOUND
 from rabbit_rag.text.answer_types import (
+    TITLE_NOUNS,
     AnswerType,
     Entity,
     asked_noun,
@@ -624,6 +625,8 @@ class ExtractiveGenerator:
             return nxt
         if prev is not None and _REFERS_BACK.match(top.text):
             return prev
+        if prev is not None and _points_back(top.text, question, q_type, top.span is not None and not top.weak):
+            return prev  # 진선규는 이 영화로 … for "…수상한 작품은?": the sentence before names it
         return None
 
     # -- the Generator interface -------------------------------------------------------------------------
@@ -645,6 +648,64 @@ class ExtractiveGenerator:
         for i, p in enumerate(picks):
             said = read_row(p.text, p.header) if p.kind == "table_row" else clean_sentence(p.text)
             yield ("" if i == 0 else " ") + f"{neutralize_markers(said)} [{p.n}]"
+
+
+# A demonstrative and the noun it points with (이 영화로, 그 센터의, 해당 잡지의, 같은 해).
+_POINTER = re.compile(r"(?:^|[\s,(])(?:이|그|해당|같은|저)\s?([가-힣]{1,6})")
+_PARTICLES = frozenset(
+    [
+        "은",
+        "는",
+        "이",
+        "가",
+        "을",
+        "를",
+        "의",
+        "에",
+        "에서",
+        "에서는",
+        "에는",
+        "로",
+        "으로",
+        "로는",
+        "으로는",
+        "와",
+        "과",
+        "도",
+        "만",
+    ]
+) | {""}
+
+
+def _points_back(text: str, question: str, q_type: AnswerType | None, names_value: bool) -> bool:
+    """Whether ``text`` names the asked thing only by pointing back at it: "진선규는 이 영화로 …
+    수상하였고" for "…수상한 작품은?", "그 센터의 산하에는 …" for "…건강센터명은?", or "같은 해 10월에
+    개봉한" for "…개봉된 해는?" when the sentence names no strong value of the asked type
+    (``names_value``). The name is then in the sentence before.
+
+    KorQuAD dev, all 5,774 questions, same BM25 hits: 4 more quotes cover the gold answer, 1 fewer."""
+    asked = asked_noun(question)
+    if asked is None:
+        return False
+    heads = {asked, asked.removesuffix("명"), asked.removesuffix("이름")}
+    if len(asked) >= 3:
+        heads.add(asked[-2:])
+        heads.add(asked.removesuffix("명")[-2:])
+    if q_type == "title":
+        heads |= TITLE_NOUNS
+    heads.discard("")
+    for m in _POINTER.finditer(text):
+        word = m.group(1)
+        if any(word.startswith(h) and word[len(h) :] in _PARTICLES for h in heads):
+            return True
+        if (
+            not names_value
+            and q_type == "time"
+            and m.group(0).strip().startswith("같은")
+            and word in ("해", "해에", "해에는")
+        ):
+            return True
+    return False
 
 
 def _counts_in_unit(question: str, pick: Pick) -> bool:

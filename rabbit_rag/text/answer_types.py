@@ -3,7 +3,8 @@ people and organisations, places.
 
 The question's type comes from its question word or the noun it asks about: 언제·며칠·날짜·시기 →
 ``time``; 얼마·몇·횟수·금액 → ``number``; 누가·누구·이름·인물·담당 → ``person`` (people and
-organisations); 어디·어느 나라·장소·위치 → ``place``. The answers are found with Kiwi's tags (see
+organisations); 어디·어느 나라·장소·위치 → ``place``; 작품·제목·영화·곡·법률 → ``title``, a name written
+in quotes or book marks (《범죄도시》, ‘금강산 관광지구법’). The answers are found with Kiwi's tags (see
 :mod:`rabbit_rag.text.terms` for the tag table): numbers are ``SN``/``NR`` (and numeral ``MM`` such as
 두) with their unit (``NNB`` 년, 원, 명; ``SL`` GB); times are numbers with a time unit and time
 words (오전, 토요일, 첫째 주); people and organisations are proper nouns (``NNP``, foreign ``SL``) and
@@ -28,7 +29,7 @@ from typing import Literal
 
 from rabbit_rag.text.kiwi import Lex, get_kiwi, lex
 
-AnswerType = Literal["time", "number", "person", "place"]
+AnswerType = Literal["time", "number", "person", "place", "title"]
 
 _TIME_UNITS = frozenset(
     {"년", "월", "일", "시", "분", "초", "년도", "세기", "년대", "분기", "학기", "주", "주일", "시경"}
@@ -160,6 +161,43 @@ _PERSON_NOUNS = frozenset(
         "출판사",
         "신문사",
         "방송사",
+        # KorQuAD dev's questions that asked for a person by these went untyped
+        "정치인",
+        "여배우",
+        "남배우",
+        "교수",
+        "총리",
+        "수상",
+        "검사",
+        "판사",
+        "총독",
+        "왕비",
+        "왕자",
+        "공주",
+        "황후",
+        "대사",
+        "시인",
+        "소설가",
+        "학자",
+        "장군",
+        "사령관",
+        "멤버",
+        "형",
+        "동생",
+        "누나",
+        "언니",
+        "오빠",
+        "아내",
+        "장남",
+        "장녀",
+        "차남",
+        "손자",
+        "외할머니",
+        "할머니",
+        "할아버지",
+        "비서관",
+        "비서실장",
+        "당수",
     ]
 )
 _NOT_PERSON_JA = frozenset(
@@ -232,6 +270,53 @@ _NUMBER_NOUNS = frozenset(
 )
 
 
+#: Nouns that ask for the name of a work, a law or a saying: the answer is usually quoted (《범죄도시》).
+TITLE_NOUNS = frozenset(
+    [
+        "제목",
+        "영화",
+        "작품",
+        "곡",
+        "드라마",
+        "책",
+        "프로그램",
+        "데뷔작",
+        "노래",
+        "앨범",
+        "소설",
+        "싱글",
+        "잡지",
+        "시리즈",
+        "대표곡",
+        "타이틀곡",
+        "저서",
+        "에피소드",
+        "법안",
+        "법률",
+        "슬로건",
+        "경전",
+        "복음서",
+        "시",
+        "희곡",
+        "신문",
+        "게임",
+        "음반",
+        "애니메이션",
+        "만화",
+        "칼럼",
+        "작품명",
+        "곡명",
+        "표어",
+        "구호",
+        "별명",
+        "별칭",
+    ]
+)
+_QUOTED = re.compile(
+    r"《([^《》]{1,60})》|〈([^〈〉]{1,60})〉|「([^「」]{1,60})」|『([^『』]{1,60})』|‘([^‘’]{1,60})’|“([^“”]{1,60})”|\"([^\"]{1,60})\"|'([^']{1,60})'"
+)
+
+
 def question_type(question: str) -> AnswerType | None:
     """What the question asks for, or None (무엇, 어떻게, yes/no questions).
 
@@ -265,6 +350,8 @@ def question_type(question: str) -> AnswerType | None:
         return "number"
     if noun in _PERSON_NOUNS or (len(noun) >= 2 and noun.endswith("자") and noun not in _NOT_PERSON_JA):
         return "person"
+    if noun in TITLE_NOUNS:
+        return "title"
     return None
 
 
@@ -483,6 +570,9 @@ def entities(text: str) -> tuple[Entity, ...]:
             add("person", a, b, weak=all(f in _PERSON_TITLES for f, _, _, _ in run))  # 대표이사, 대통령: no name
         if _is_place(run, after):
             add("place", a, b)
+    for m in _QUOTED.finditer(text):
+        g = next(i for i in range(1, 9) if m.group(i) is not None)
+        found.append(Entity("title", m.start(g), m.end(g), m.group(g), False))
     found.sort(key=lambda e: (e.start, -e.end))
     return tuple(dict.fromkeys(found))
 

@@ -100,7 +100,9 @@ def test_a_question_word_counts_in_its_stem() -> None:
 def test_the_runner_up_beside_the_first_joins_it() -> None:
     # the first restates the question and names nothing new; the answer is in the next sentence,
     # which scores over half of the first: the two neighbours are quoted together, the first first
-    q = "포켓몬의 그래픽에 애니메이션이 추가된 포켓몬스터 시리즈는?"
+    # (버전: a question without an asked type; "…시리즈는?" asks for a title, and the quoted name alone
+    # answers it)
+    q = "포켓몬의 그래픽에 애니메이션이 추가된 포켓몬스터 버전은?"
     text = "포켓몬의 그래픽에는 애니메이션이 추가되었다. 《포켓몬스터 크리스탈》에는 전작에 없던 요소가 추가되었다."
     picks = ExtractiveGenerator().select(q, _hits(text))
     assert [p.text for p in picks] == [
@@ -177,3 +179,21 @@ def test_a_second_sentence_joins_on_its_own_words_not_the_first_ones() -> None:
     lenient = ExtractiveGenerator()
     lenient._lent_join = False
     assert len(lenient.select("수습 직원도 재택근무 할 수 있어?", _hits(text))) == 2
+
+
+def test_a_sentence_that_points_back_at_the_asked_thing_brings_the_one_before() -> None:
+    # "이 기기" is what was asked (기기): its name is in the sentence before, which says fewer of the
+    # question's words (KorQuAD dev)
+    text = (
+        "닌텐도는 풀컬러 휴대용 디지털 펫 《포켓 피카츄 컬러》의 발매를 알렸다. "
+        "이 기기는 《금·은》과 호환하도록 만들어져 얻은 포인트를 게임 안에서 쓸 수 있었다."
+    )
+    picks = ExtractiveGenerator().select("닌텐도가 금,은과 호환되도록 만든 기기는?", _hits(text))
+    assert [p.text for p in picks] == [
+        "이 기기는 《금·은》과 호환하도록 만들어져 얻은 포인트를 게임 안에서 쓸 수 있었다.",
+        "닌텐도는 풀컬러 휴대용 디지털 펫 《포켓 피카츄 컬러》의 발매를 알렸다.",
+    ]
+    # a demonstrative that points at something else (같은 병동) brings nothing
+    text = "번디는 오래 입원했다. 번디는 같은 병동에 있던 어린이가 더 심각한 병을 앓고 있다는 사실을 알게 되었다."
+    picks = ExtractiveGenerator(neighbour_ratio=0).select("번디가 입원한 병동의 어린이가 앓던 병은?", _hits(text))
+    assert len(picks) == 1

@@ -33,6 +33,9 @@ from rabbit_rag.text.answer_types import (
         ("래빗드라이브 파일은 어디에 저장돼?", "place"),
         ("히데코가 남장을 하고 숙희와 도피한 곳은?", "place"),
         ("커크 해밋은 어느 나라 출신인가?", "place"),
+        ("1927년에 새로 출범한 내각의 총리는?", "person"),
+        ("배우 진선규가 2017년 청룡영화제에서 남우조연상을 수상한 작품은?", "title"),
+        ("북한이 금강산을 보호하는 법률은?", "title"),
         ("요금제를 바꾸면 결제일이 달라지나요?", None),
         ("국회에서 가부동수가 나오면 어떻게 처리되나?", None),
         ("차범근이 독일에서 활약할 당시 애칭은 무엇인가?", None),
@@ -61,6 +64,20 @@ def test_entities_dates_numbers_people_places() -> None:
     assert {"서울", "부산"} <= set(said("서울과 부산에 있는 데이터센터", "place"))
     # ordinary nouns that end like an organisation or a place are not one
     assert said("야근 식대는 지원한다.", "person") == [] and said("일시: 내일", "place") == []
+
+
+def test_titles_are_names_in_quotes_or_book_marks() -> None:
+    text = '진선규는 영화 《범죄도시》를 "연기 인생의 터닝 포인트"라고 말했고, ‘금강산 관광지구법’과 〈이별의 그늘〉도 있다.'
+    assert [e.text for e in typed(text, "title")] == [
+        "범죄도시",
+        "연기 인생의 터닝 포인트",
+        "금강산 관광지구법",
+        "이별의 그늘",
+    ]
+    # what the question itself quotes is not its answer
+    assert (
+        next(e.text for e in typed(text, "title", exclude="《범죄도시》에 나온 배우는?")) == "연기 인생의 터닝 포인트"
+    )
 
 
 def test_typed_leaves_out_what_the_question_says() -> None:
