@@ -183,7 +183,10 @@ def top_k(
     use_mask = len(mask) > 0
     n_rows = len(acc)
 
-    touched = np.empty(min(n_rows, total_postings), np.int32)
+    # one slot more than rows can be touched: the loop below writes a row into the next slot whether
+    # or not it is new, and only counts it when it is (a branch it cannot predict cost twice the add:
+    # 564k postings at a million chunks, 4.1 ms with the branch, 2.6 ms without)
+    touched = np.empty(min(n_rows, total_postings) + 1, np.int32)
     n_touched = 0
     heap = np.empty(max(k, 1), np.float32)
     theta = 0.0
@@ -196,12 +199,12 @@ def top_k(
             d = indices[p]
             if use_mask and mask[d] == 0:
                 continue
-            if acc[d] == 0.0:
-                touched[n_touched] = d
-                n_touched += 1
-            acc[d] += m * data[p]
-            if acc[d] > best:
-                best = acc[d]
+            v = acc[d]
+            touched[n_touched] = d
+            n_touched += v == 0.0
+            v += m * data[p]
+            acc[d] = v
+            best = max(best, v)
         # Stop adding in full once the terms left cannot lift an unseen row into the top k.
         if j + 1 < n_terms and left[j + 1] < best:
             theta = _kth_largest(acc, touched, n_touched, k, heap) * (1.0 - _SLACK)
@@ -210,17 +213,19 @@ def top_k(
                 break
 
     # The rows still in the running, ascending.
-    cand = np.empty(n_touched, np.int32)
+    cand = np.empty(n_touched + 1, np.int32)
     n_cand = 0
     if done == n_terms:
         theta = _kth_largest(acc, touched, n_touched, k, heap) * (1.0 - _SLACK)
     if n_touched * _SCAN_RATIO > n_rows:
         # many touched rows: one pass over the accumulator yields them in order, where sorting them
-        # cost more (157k touched rows of a million: 8 ms to sort, under 1 ms to scan)
+        # cost more (157k touched rows of a million: 8 ms to sort, ~1 ms to scan); written without a
+        # branch, as above
+        floor = theta - left[done]
         for d in range(n_rows):
-            if acc[d] != 0.0 and acc[d] + left[done] >= theta:
-                cand[n_cand] = d
-                n_cand += 1
+            v = acc[d]
+            cand[n_cand] = d
+            n_cand += (v != 0.0) & (v >= floor)
         cand = cand[:n_cand]
     else:
         for i in range(n_touched):
@@ -231,12 +236,18 @@ def top_k(
         cand = np.sort(cand[:n_cand])
 
     # The remaining terms: look up only the candidates' entries, dropping those that fall behind.
+    swept = n_touched * _SCAN_RATIO > n_rows  # the accumulator is cleared in full at the end
     for j in range(done, n_terms):
         t = uniq[order[j]]
         m = np.float32(mult[order[j]])
         lo = indptr[t]
         hi = indptr[t + 1]
-        if hi - lo <= _MERGE_RATIO * n_cand:
+        if swept and hi - lo < n_cand:
+            # a column shorter than the candidate list: add all of it (rows that are not candidates
+            # gain a score nobody reads, and the accumulator is cleared in full below)
+            for p in range(lo, hi):
+                acc[indices[p]] += m * data[p]
+        elif hi - lo <= _MERGE_RATIO * n_cand:
             # many candidates for this column: walk both ascending lists once (at a million chunks a
             # query of common words kept 157k candidates; searching each one cost ~2 ms more)
             i = 0
@@ -244,14 +255,9 @@ def top_k(
             while i < n_cand and p < hi:
                 d = cand[i]
                 r = indices[p]
-                if r < d:
-                    p += 1
-                elif r > d:
-                    i += 1
-                else:
-                    acc[d] += m * data[p]
-                    i += 1
-                    p += 1
+                acc[d] += m * data[p] * np.float32(r == d)  # (no branch to mispredict)
+                p += r <= d
+                i += r >= d
         else:
             for i in range(n_cand):  # candidates ascending: each search starts where the last one ended
                 d = cand[i]
@@ -262,11 +268,11 @@ def top_k(
                 lo = p
         theta = _kth_largest(acc, cand, n_cand, k, heap) * (1.0 - _SLACK)
         kept = 0
-        for i in range(n_cand):
+        floor = theta - left[j + 1]
+        for i in range(n_cand):  # in place, without a branch (kept never passes i)
             d = cand[i]
-            if acc[d] + left[j + 1] >= theta:
-                cand[kept] = d
-                kept += 1
+            cand[kept] = d
+            kept += acc[d] >= floor
         n_cand = kept
 
     # Exact scores of the survivors, summed in query order as bm25s does.
@@ -280,8 +286,11 @@ def top_k(
                 s += data[p]
         scores[i] = s
 
-    for i in range(n_touched):
-        acc[touched[i]] = 0.0
+    if swept:
+        acc[:] = 0.0  # one sequential pass, where scattered writes to many rows cost more
+    else:
+        for i in range(n_touched):
+            acc[touched[i]] = 0.0
 
     ranked = np.argsort(-scores[:n_cand], kind="mergesort")  # stable: ties keep ascending rows
     n_out = 0
