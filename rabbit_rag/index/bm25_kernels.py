@@ -20,8 +20,11 @@ dropped as their bound falls below the ``k``-th best. The survivors are scored a
 order, and sorted by score then row. This is the MaxScore idea of Turtle and Flood (1995) on a
 term-at-a-time index; the result is the exact top ``k`` (the tests compare it with full scoring).
 When the terms added in full touched many rows, the candidates come from one scan of the accumulator
-rather than a sort, and a remaining term's column is walked beside the candidates rather than
-searched once per candidate: a question of common words can leave most touched rows in the running.
+rather than a sort, a remaining term's column is walked beside the candidates (or, when shorter than
+the candidate list, added in full) rather than searched once per candidate, and the accumulator is
+cleared in one pass: a question of common words can leave most touched rows in the running. The
+per-row bookkeeping is written without branches (a row is always written to the next slot and
+counted only when it qualifies), since which rows qualify is as good as random to the processor.
 """
 
 from __future__ import annotations
