@@ -492,7 +492,8 @@ class ExtractiveGenerator:
         - ``follow``: it is next to the first in its source and completes it — the first restates the
           question but names nothing of the asked type and its neighbour does (KorQuAD's "…한 사람은?"
           over "…을 밀고하는 사건이 발생했다. 이를 밀고한 것은 곽충보였다."), the next one goes on
-          from it (그래서, 이를, 즉 …), or the first leans on the one before (그는, 이후 …);
+          from it (그래서, 이를, 즉 …), or the first leans on the one before (그는, 이후 …) or
+          names the asked thing only by pointing back at it (이 영화로 … for "…수상한 작품은?");
         - it scores at least ``second_ratio`` of the first, matches two question words and brings one
           the first lacks (대통령 임기 *and* 연임, say);
         - it scores at least ``close_ratio`` of the first, says in its own words (not a heading's or
