@@ -220,8 +220,10 @@ def top_k(
     n_cand = 0
     if done == n_terms:
         theta = _kth_largest(acc, touched, n_touched, k, heap) * (1.0 - _SLACK)
-    if n_touched * _SCAN_RATIO > n_rows:
-        # many touched rows: one pass over the accumulator yields them in order, where sorting them
+    # many touched rows: the candidates are found, and the accumulator cleared, by sweeping it whole
+    swept = n_touched * _SCAN_RATIO > n_rows
+    if swept:
+        # one pass over the accumulator yields them in order, where sorting them
         # cost more (157k touched rows of a million: 8 ms to sort, ~1 ms to scan); written without a
         # branch, as above
         floor = theta - left[done]
@@ -239,7 +241,6 @@ def top_k(
         cand = np.sort(cand[:n_cand])
 
     # The remaining terms: look up only the candidates' entries, dropping those that fall behind.
-    swept = n_touched * _SCAN_RATIO > n_rows  # the accumulator is cleared in full at the end
     for j in range(done, n_terms):
         t = uniq[order[j]]
         m = np.float32(mult[order[j]])

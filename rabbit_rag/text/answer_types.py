@@ -571,7 +571,7 @@ def entities(text: str) -> tuple[Entity, ...]:
         if _is_place(run, after):
             add("place", a, b)
     for m in _QUOTED.finditer(text):
-        g = next(i for i in range(1, 9) if m.group(i) is not None)
+        g = m.lastindex  # the one group of the marks that matched
         found.append(Entity("title", m.start(g), m.end(g), m.group(g), False))
     found.sort(key=lambda e: (e.start, -e.end))
     return tuple(dict.fromkeys(found))
