@@ -9,6 +9,11 @@ and the answer is scored:
 - ``contains_answer``: the normalized gold answer appears in the answer (fairer to sentence answers);
 - ``citation_in_gold``: a citation points into the gold paragraph; ``citation_precision``: the share
   of all citations that do; ``quote_covers_answer``: a cited quote spans the gold answer's characters;
+- the gold paragraph is every paragraph with the gold one's text: KorQuAD's dev set repeats some
+  paragraphs word for word under other titles (5 documents, 2 texts, 31 questions), and a quote of
+  the copy shows the reader the same characters, which nothing in the text can tell apart.
+  ``quote_covers_answer_strict`` counts only the paragraph the question was written on, and
+  ``duplicate_gold_questions`` says how many questions have such a copy;
 - ``span_exact_match`` / ``span_f1``: the same scores of the short answer span inside the quoted
   sentence (:attr:`~rabbit_rag.engine.Answer.span`; the whole answer where none is given), and
   ``span_rate``: the share of answers that give a span;
@@ -52,6 +57,7 @@ from rabbit_rag.ingest import IngestOptions, ingest_documents
 from rabbit_rag.notices import notice
 from rabbit_rag.prompts import strip_markers
 from rabbit_rag.settings import Settings
+from rabbit_rag.types import Document
 
 #: Stop when this many answers in a row fail to generate (a server that is down).
 MAX_FAILURES_IN_A_ROW = 3
@@ -109,8 +115,7 @@ def evaluate_answers(
                 if cache.stale:
                     notice(f"hits cache {cache.stale}: retrieving again and rewriting it")
                 engine.retriever = cache.wrap(engine.retriever, index.chunks)
-            doc_id_of = {d.source: d.doc_id for d in index.documents()}
-            gold_doc = {doc.uri: doc_id_of[doc.source] for doc in docs}
+            gold_doc = gold_documents(docs, {d.source: d.doc_id for d in index.documents()})
             try:
                 result = _score(engine, questions, gold_doc, progress)
             finally:
@@ -135,6 +140,20 @@ def evaluate_answers(
     return result
 
 
+def gold_documents(docs: list[Document], doc_id_of: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Each paragraph's URI → the ids of the documents with its text, its own first.
+
+    ``doc_id_of`` maps a document's source to its id in the index."""
+    same_text: dict[str, list[str]] = {}
+    for doc in docs:
+        same_text.setdefault(doc.text, []).append(doc_id_of[doc.source])
+    gold: dict[str, tuple[str, ...]] = {}
+    for doc in docs:
+        own = doc_id_of[doc.source]
+        gold[doc.uri] = (own, *(d for d in same_text[doc.text] if d != own))
+    return gold
+
+
 def sample_questions(questions: list[Question], n: int, seed: int) -> list[Question]:
     """``n`` of ``questions`` drawn at random with ``seed`` (all of them when ``n`` is not smaller),
     in the dataset's order. The draw depends only on the number of questions, ``n`` and ``seed``."""
@@ -146,11 +165,13 @@ def sample_questions(questions: list[Question], n: int, seed: int) -> list[Quest
     return [questions[i] for i in picked]
 
 
-def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], progress: bool | None) -> dict[str, Any]:
+def _score(
+    engine: Any, questions: list[Question], gold_doc: dict[str, tuple[str, ...]], progress: bool | None
+) -> dict[str, Any]:
     sums: dict[str, float] = dict.fromkeys(
         (
             "exact_match", "f1", "contains_answer", "citation_in_gold", "quote_covers_answer", "not_found", "recall",
-            "span_exact_match", "span_f1", "span",
+            "span_exact_match", "span_f1", "span", "quote_covers_answer_strict", "duplicate_gold",
         ),
         0.0,
     )  # fmt: skip
@@ -177,12 +198,15 @@ def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], pro
         sums["span_exact_match"] += exact_match(short, q.answer)
         sums["span_f1"] += f1_score(short, q.answer)
         sums["span"] += answer.span is not None
-        sums["recall"] += any(s.chunk.doc_id == gold for s in answer.sources)
-        in_gold = [c for c in answer.citations if c.doc_id == gold]
+        sums["recall"] += any(s.chunk.doc_id in gold for s in answer.sources)
+        in_gold = [c for c in answer.citations if c.doc_id in gold]
         n_citations += len(answer.citations)
         n_citations_gold += len(in_gold)
         sums["citation_in_gold"] += bool(in_gold)
-        sums["quote_covers_answer"] += any(c.start <= q.start and q.end <= c.end for c in in_gold)
+        covering = [c for c in in_gold if c.start <= q.start and q.end <= c.end]
+        sums["quote_covers_answer"] += bool(covering)
+        sums["quote_covers_answer_strict"] += any(c.doc_id == gold[0] for c in covering)
+        sums["duplicate_gold"] += len(gold) > 1
     n = max(len(questions), 1)
     return {
         "n_questions": len(questions),
@@ -192,6 +216,8 @@ def _score(engine: Any, questions: list[Question], gold_doc: dict[str, str], pro
         "citation_in_gold": round(sums["citation_in_gold"] / n, 4),
         "citation_precision": round(n_citations_gold / n_citations, 4) if n_citations else 0.0,
         "quote_covers_answer": round(sums["quote_covers_answer"] / n, 4),
+        "quote_covers_answer_strict": round(sums["quote_covers_answer_strict"] / n, 4),
+        "duplicate_gold_questions": int(sums["duplicate_gold"]),
         "span_exact_match": round(sums["span_exact_match"] / n, 4),
         "span_f1": round(sums["span_f1"] / n, 4),
         "span_rate": round(sums["span"] / n, 4),

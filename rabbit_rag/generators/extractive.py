@@ -320,6 +320,8 @@ class ExtractiveGenerator:
         self._prev_lean = PREVIOUS_CREDIT["leans"]
         self._prev_any = PREVIOUS_CREDIT["any"]
         self._lent_join = True
+        self._weak_follow = True
+        self._names_asked = True
 
     @property
     def name(self) -> str:
@@ -490,8 +492,10 @@ class ExtractiveGenerator:
         A second sentence joins when one of these holds, in this order:
 
         - ``follow``: it is next to the first in its source and completes it — the first restates the
-          question but names nothing of the asked type and its neighbour does (KorQuAD's "…한 사람은?"
-          over "…을 밀고하는 사건이 발생했다. 이를 밀고한 것은 곽충보였다."), the next one goes on
+          question but names nothing of the asked type (or only a value in the wrong unit) and its
+          neighbour does (KorQuAD's "…한 사람은?" over "…을 밀고하는 사건이 발생했다. 이를 밀고한 것은
+          곽충보였다."; the sentence before when the first says 같은 해), a short neighbour says what
+          the asked thing is ("대표적인 예가 10차 개헌안 발표이다." for "…대표적인 예는?"), the next one goes on
           from it (그래서, 이를, 즉 …), or the first leans on the one before (그는, 이후 …) or
           names the asked thing only by pointing back at it (이 영화로 … for "…수상한 작품은?");
         - it scores at least ``second_ratio`` of the first, matches two question words and brings one
@@ -618,12 +622,18 @@ class ExtractiveGenerator:
         nxt = same[i + 1] if i + 1 < len(same) else None
         prev = same[i - 1] if i > 0 else None
         q_type = question_type(question)
-        if q_type is not None and (top.span is None):
-            typed_near = [p for p in (nxt, prev) if p is not None and p.span is not None]
+        if q_type is not None and (top.span is None or (top.weak and self._weak_follow)):
+            typed_near = [p for p in (nxt, prev) if p is not None and p.span is not None and not (top.span and p.weak)]
             if typed_near:
+                if prev in typed_near and _points_back(top.text, question, q_type, False):
+                    return prev  # 같은 해 10월 …: the year is the one the sentence before names
                 return max(typed_near, key=lambda p: p.score)
         if nxt is not None and _GOES_ON.match(nxt.text):
             return nxt
+        if self._names_asked and top.span is None:
+            for p in (nxt, prev):
+                if p is not None and _names_asked(p.text, question):
+                    return p
         if prev is not None and _REFERS_BACK.match(top.text):
             return prev
         if prev is not None and _points_back(top.text, question, q_type, top.span is not None and not top.weak):
@@ -707,6 +717,18 @@ def _points_back(text: str, question: str, q_type: AnswerType | None, names_valu
         ):
             return True
     return False
+
+
+def _names_asked(text: str, question: str) -> bool:
+    """Whether ``text`` says what the asked thing is: "대표적인 예가 10차 개헌안 발표이다." for
+    "…의견이 제기된 대표적인 예는?" (the asked noun as the subject of a copula)."""
+    asked = asked_noun(question)
+    if asked is None or asked in ("것", "곳", "수", "점", "때") or len(text) > 80:
+        return False
+    return (
+        re.search(rf"(?:^|\s){re.escape(asked)}(?:은|는|이|가)\s+\S.*(?:이다|였다|이었다|다)[.!]?\s*$", text)
+        is not None
+    )
 
 
 def _counts_in_unit(question: str, pick: Pick) -> bool:

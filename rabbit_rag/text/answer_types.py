@@ -392,6 +392,14 @@ def asked_noun(question: str) -> str | None:
         if morphs[j][1] not in ("JX", "JKS"):
             return None
         rest = [m for m in morphs[j + 1 :] if m[1] not in ("SF", "SP", "SE", "SS", "SW")]
+        if (
+            len(rest) >= 2
+            and rest[0][0] in ("무슨", "어느", "어떤")
+            and rest[1][1] == "NNG"
+            and rest[1][0] not in ("정도", "쪽", "편")
+            and all(t in ("VCP", "EF", "EP", "EC", "ETM", "JX", "VX") for _, t, _, _ in rest[2:])
+        ):
+            return rest[1][0]  # 총리는 무슨 관계인가?: the relation is asked, not the prime minister
         if rest and rest[0][0] in _ASKING:
             rest = rest[1:]
             if rest and rest[0][1] in ("NNB", "NNG") and morphs[j + 1][0] in ("몇", "어느", "무슨"):

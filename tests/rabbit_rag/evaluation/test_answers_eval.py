@@ -123,3 +123,26 @@ def test_hits_cache_unreadable_file_is_stale(dataset: Path, tmp_path: Path) -> N
     result = evaluate_answers(dataset, "extractive", embed_model="none", progress=False, hits_cache=cache, limit=2)
     assert "not a hits cache" in result["hits_cache"]["stale"] and result["hits_cache"]["retrieved"] == 2
     assert json.loads(cache.read_text(encoding="utf-8"))["key"]["k"] == 5
+
+
+def test_a_paragraph_repeated_word_for_word_is_gold_too(tmp_path: Path) -> None:
+    """KorQuAD's dev set repeats some paragraphs under other titles: a quote of the copy covers the
+    answer (the same characters), and the strict figure still tells the two apart."""
+    c5 = "한글날은 10월 9일이다. 한글날은 훈민정음 반포를 기념하는 날이다."
+    data = {"version": "KorQuAD_v1.0_dev", "data": [
+        {"title": "가", "paragraphs": [{"context": c5, "qas": [qa("a1", "한글날은 몇 월 며칠인가?", c5, "10월 9일")]}]},
+        {"title": "나", "paragraphs": [{"context": c5, "qas": [qa("b1", "한글날은 몇 월 며칠인가?", c5, "10월 9일")]}]},
+        {"title": "다", "paragraphs": [{"context": C3, "qas": [qa("c1", "대한민국의 수도는?", C3, "서울특별시")]}]},
+    ]}  # fmt: skip
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    docs, _ = load_korquad(path, "paragraph")
+    ids = {d.source: f"id-{i}" for i, d in enumerate(docs)}
+    gold = answers_mod.gold_documents(docs, ids)
+    assert gold == {docs[0].uri: ("id-0", "id-1"), docs[1].uri: ("id-1", "id-0"), docs[2].uri: ("id-2",)}
+
+    result = evaluate_answers(path, "extractive", embed_model="none", progress=False)
+    assert result["duplicate_gold_questions"] == 2
+    assert result["quote_covers_answer"] == 1.0 and result["citation_in_gold"] == 1.0
+    # the answer quotes one copy: one of the two questions was written on the other
+    assert result["quote_covers_answer_strict"] == round(2 / 3, 4)

@@ -197,3 +197,50 @@ def test_a_sentence_that_points_back_at_the_asked_thing_brings_the_one_before() 
     text = "번디는 오래 입원했다. 번디는 같은 병동에 있던 어린이가 더 심각한 병을 앓고 있다는 사실을 알게 되었다."
     picks = ExtractiveGenerator(neighbour_ratio=0).select("번디가 입원한 병동의 어린이가 앓던 병은?", _hits(text))
     assert len(picks) == 1
+
+
+def test_a_neighbour_in_the_asked_unit_completes_a_first_with_the_wrong_unit() -> None:
+    # "몇 장" over a first whose only number is a date: the next sentence, pointing back at the album,
+    # names the count in 장 (KorQuAD dev)
+    text = (
+        "2017년 2월 13일 방탄소년단은 스페셜 앨범 《YOU NEVER WALK ALONE》을 발매하며 컴백하였다. "
+        "이 앨범은 선주문량만 70만 장의 최다 선주문량 수치를 기록하였다."
+    )
+    question = "스페셜 앨범 YOU NEVER WALK ALONE의 선주문량은 몇 장인가?"
+    picks = ExtractiveGenerator(neighbour_ratio=0).select(question, _hits(text))
+    assert [p.text[:4] for p in picks] == ["2017", "이 앨범"]
+    off = ExtractiveGenerator(neighbour_ratio=0)
+    off._weak_follow = False
+    assert [p.text[:4] for p in off.select(question, _hits(text))] == ["2017"]
+    # "같은 해 10월" points back: the year is the one the sentence before names, not the next one's
+    text = (
+        "2003년 '유아인'이라는 예명을 사용하면서 라면 광고로 데뷔했다. "
+        "같은 해 10월 KBS 《성장드라마 반올림》의 오디션을 치렀다. "
+        "당시 유아인은 토너먼트 형식으로 치러진 오디션에서 탈락했으나, 나중에 다시 연락을 받고 출연하기 "
+        "시작하여 2004년 1월에 배우로서 정식 데뷔했다."
+    )
+    question = "유아인이 KBS 성장드라마 반올림의 오디션을 보았던 해는?"
+    picks = ExtractiveGenerator(neighbour_ratio=0).select(question, _hits(text))
+    assert [p.text[:4] for p in picks] == ["같은 해", "2003"]
+
+
+def test_a_neighbour_that_says_what_the_asked_thing_is_joins() -> None:
+    # "…대표적인 예는?": the first restates the question, the next says "대표적인 예가 X이다"
+    text = (
+        '"대통령비서실의 권한이 너무 크다", "행보가 비서 본연의 역할을 벗어난다"는 의견이 제기되었다. '
+        "대표적인 예가 10차 개헌안 발표이다. 비서실장은 이에 대해 해명하였다."
+    )
+    question = "'행보가 비서 본연의 역할을 벗어난다', '대통령비서실의 권한이 너무 크다'는 의견이 제기된 대표적인 예는?"
+    picks = ExtractiveGenerator(neighbour_ratio=0).select(question, _hits(text))
+    assert [p.text for p in picks][1:] == ["대표적인 예가 10차 개헌안 발표이다."]
+    off = ExtractiveGenerator(neighbour_ratio=0)
+    off._names_asked = False
+    assert len(off.select(question, _hits(text))) == 1
+    # the asked noun inside another word (ABC방송은 for 방송) does not say what it is
+    text = (
+        "뉴욕타임스는 사면을 평가했고 미국의 ABC방송은 용서로 마무리 짓는 의미라고 평가했다. ABC방송은 미국의 방송이다."
+    )
+    picks = ExtractiveGenerator(neighbour_ratio=0).select(
+        "사면을 용서로 마무리 짓는 의미라고 평가한 미국의 방송은?", _hits(text)
+    )
+    assert len(picks) == 1

@@ -98,3 +98,11 @@ def test_labels_units_and_asked_nouns() -> None:
     assert asked_noun("서울의 인구는 몇 명이야?") == "인구"
     assert asked_noun("정전 점검은 언제 해?") is None  # 점검 is what the question is about, 해 asks
     assert asked_noun("게티즈버그 전투는 언제 발발했는가?") is None
+
+
+def test_the_noun_after_a_question_word_is_the_asked_one() -> None:
+    # "총리는 무슨 관계인가?" asks for a relation, not for a prime minister (no person question)
+    assert asked_noun("한씨와 한 전 총리는 무슨 관계인가?") == "관계"
+    assert question_type("한씨와 한 전 총리는 무슨 관계인가?") is None
+    assert asked_noun("그가 태어난 나라는 어느 나라인가?") == "나라"
+    assert asked_noun("근로교정의 기간은 어느 정도인가?") == "기간"  # 어느 정도 is a question word
