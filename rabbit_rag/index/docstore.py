@@ -434,6 +434,26 @@ class DocStore:
         return True
 
     # -- transactions (writer only) ----------------------------------------------------------------
+    def journal(self, mode: str) -> str:
+        """Switch SQLite's journal to ``"wal"`` or ``"delete"`` (a rollback journal) and return the mode
+        in force: the old one when another connection has the file open (SQLite needs it alone to
+        switch; this never waits for it).
+
+        A first ingest writes with the rollback journal (:class:`~rabbit_rag.index.writer.IndexWriter`):
+        SQLite journals only the pages that existed before a transaction, so rows appended to a new
+        file are written once, where the write-ahead log writes every page twice (into the log, then
+        back into the file). Both are atomic and durable (``synchronous=FULL``)."""
+        if mode not in ("wal", "delete"):
+            raise ValueError(f"journal mode {mode!r} is not 'wal' or 'delete'")
+        with self._db() as c:
+            c.execute("PRAGMA busy_timeout=0")
+            try:
+                return str(c.execute(f"PRAGMA journal_mode={mode}").fetchone()[0]).lower()
+            except sqlite3.OperationalError:
+                return str(c.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            finally:
+                c.execute("PRAGMA busy_timeout=30000")
+
     def begin(self) -> int:
         """Start a write transaction for the next revision and return that revision number."""
         with self._db() as c:

@@ -118,6 +118,10 @@ class IndexWriter:
                 save_config(self._store, self.manifest)  # and so is one built from a restored manifest
             if mirror is not None:
                 mirror.check(self.path, self.manifest)
+            if published_revision(self.manifest) is None:
+                # nothing is published, so nobody reads the docstore: write it with a rollback journal,
+                # which writes appended rows once (WAL: twice); back to WAL before the first publish
+                self._store.journal("delete")
             self.vocab = self._store.load_vocab()
             self._pending_terms: list[tuple[str, int]] = []
             self.rev = self._store.begin()
@@ -386,6 +390,7 @@ class IndexWriter:
                 self._store.commit(self.rev)
             else:
                 self._store.rollback()
+            self._store.journal("wal")  # readers of what is published read beside the next writer
             previous = published_revision(self.manifest)
             stale = self._needs_publish or previous != self._store.revision()
             if not self.changed and not stale:

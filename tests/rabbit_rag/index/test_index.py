@@ -272,3 +272,81 @@ def test_chunk_blocks_round_trip_and_older_indexes_read_without_them(tmp_path: P
     assert new.document_chunks(by_source["회의록.md"])[0].blocks == ()
     assert new.document_chunks(by_source["새.md"])[0].blocks == fresh.blocks
     new.close()
+
+
+def _journal_mode(path: Path) -> str:
+    """The docstore file's journal mode, from its header (bytes 18-19: 2 is WAL, 1 a rollback journal)."""
+    with open(path / DOCSTORE_FILE, "rb") as f:
+        return {b"\x02\x02": "wal", b"\x01\x01": "rollback"}[f.read(20)[18:20]]
+
+
+_KILLED_FIRST_INGEST = """
+import os, sys
+from rabbit_rag.index.writer import IndexWriter
+from rabbit_rag.ingest import IngestOptions, ingest_paths
+
+calls = 0
+checkpoint = IndexWriter.checkpoint
+
+def dies_at_the_third(self):
+    global calls
+    calls += 1
+    if calls == 3:  # the third document is written but not committed
+        with self._store._db() as c:  # (it wrote with the rollback journal)
+            assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        os._exit(9)
+    checkpoint(self)
+
+IndexWriter.checkpoint = dies_at_the_third
+ingest_paths([sys.argv[1]], sys.argv[2], embed_model="none", progress=False, options=IngestOptions(checkpoint_seconds=0))
+"""
+
+
+def test_a_first_ingest_writes_with_a_rollback_journal_and_a_crash_keeps_its_checkpoints(tmp_path: Path) -> None:
+    """A first ingest (nothing published, so no reader) writes rows once, with SQLite's rollback
+    journal; a published index is back in WAL mode for its readers. Killed after two checkpoints,
+    the two acknowledged documents are there, whole, and the third is not."""
+    import os
+    import subprocess
+    import sys
+
+    from rabbit_rag.index.integrity import check_index
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for i in range(5):
+        (corpus / f"{i}.txt").write_text(
+            f"제{i}조 이 문서는 {i}번째 시험 문서이며 국회의 의결을 거친다. " * 30, encoding="utf-8"
+        )
+    index = tmp_path / "idx"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    proc = subprocess.run([sys.executable, "-c", _KILLED_FIRST_INGEST, str(corpus), str(index)], env=env, timeout=120)
+    assert proc.returncode == 9
+    assert _journal_mode(index) == "rollback" and (index / f"{DOCSTORE_FILE}-journal").stat().st_size > 0
+
+    idx = open_index(index)  # rolls the third document back and builds the first generation
+    docs = idx.documents()
+    assert len(docs) == 2 and all(d.n_chunks == len(idx.document_chunks(d.doc_id)) > 0 for d in docs)
+    idx.close()
+    assert check_index(index).ok and _journal_mode(index) == "wal"
+
+    ingest_paths([corpus], index, embed_model="none", progress=False)
+    assert _journal_mode(index) == "wal"
+    idx = open_index(index)
+    assert len(idx.documents()) == 5
+    idx.close()
+
+
+def test_an_update_of_a_published_index_keeps_the_write_ahead_log(tmp_path: Path) -> None:
+    """Readers may hold a published index: its writer never leaves WAL mode (a rollback journal would
+    block them while it commits)."""
+    from rabbit_rag.index.writer import IndexWriter
+
+    index = tmp_path / "idx"
+    ingest_documents(DOCS[:1], index, embed_model="none", progress=False)
+    reader = open_index(index)
+    with IndexWriter(index) as writer, writer._store._db() as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    ingest_documents(DOCS, index, embed_model="none", progress=False)
+    assert _journal_mode(index) == "wal" and len(reader.latest().documents()) == len(DOCS)
+    reader.close()
