@@ -72,6 +72,10 @@ def _scorers(params: dict[str, Any]) -> tuple[Any, Any]:
     return _select_idf_scorer(params.get("idf_method") or method), _select_tfc_scorer(method)
 
 
+#: Entries scored at a time when a matrix is built (bounds the float64 temporaries).
+_SCORE_BLOCK = 1 << 22
+
+
 def bm25_entries(
     terms: np.ndarray, offsets: np.ndarray, vocab_size: int, params: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,9 +96,14 @@ def bm25_entries(
     uniq_df, inverse = np.unique(df, return_inverse=True)
     idf_of_df = np.array([idf_fn(int(x), N=n_docs) if x else 0.0 for x in uniq_df], np.float64).astype(np.float32)
     idf = idf_of_df[inverse]
-    tfc = tfc_fn(tf_array=tf.astype(np.float32), l_d=doc_len[rows].astype(np.float64), l_avg=l_avg,
-                 k1=params["k1"], b=params["b"])  # fmt: skip
-    scores = (idf[cols] * np.asarray(tfc, np.float64)).astype(np.float32)
+    # the same element-wise arithmetic block by block: its float64 temporaries (a few per entry, 50M
+    # entries at a million chunks) stay small instead of gigabytes
+    scores = np.empty(len(rows), np.float32)
+    for s in range(0, len(rows), _SCORE_BLOCK):
+        e = s + _SCORE_BLOCK
+        tfc = tfc_fn(tf_array=tf[s:e].astype(np.float32), l_d=doc_len[rows[s:e]].astype(np.float64), l_avg=l_avg,
+                     k1=params["k1"], b=params["b"])  # fmt: skip
+        scores[s:e] = idf[cols[s:e]] * np.asarray(tfc, np.float64)
     return rows, cols, scores
 
 

@@ -52,7 +52,7 @@ def count_terms(terms: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
     often each occurs. Returns ``(row, term, tf)`` arrays in row order."""
     n_docs = len(offsets) - 1
     rows = np.empty(len(terms), np.int32)
-    out_terms = np.empty(len(terms), np.int64)
+    out_terms = np.empty(len(terms), np.int32)
     tfs = np.empty(len(terms), np.int32)
     n = 0
     for d in range(n_docs):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -320,11 +321,13 @@ def _build_vectors(
     n_live: int,
     requested: str = DEFAULT_VECTOR_INDEX,
     previous_files: Mapping[str, Mapping[str, Any]] | None = None,
+    wait: Callable[[], None] = lambda: None,
 ) -> tuple[VectorIndex, int]:
     """Derive the FAISS index and the number of vectors it was trained on: update the previous
     generation's when it is intact (its checksums, when recorded, match) and of the kind to build now
     (and, for ``ivf``, not outgrown), else rebuild from the docstore's live vectors, read in one pass
-    (:func:`_read_live_vectors`) after the BM25 matrix is built and freed."""
+    (:func:`_read_live_vectors`) while the BM25 matrix is built beside it. ``wait()`` returns when that
+    build is done: FAISS trains and adds on every core after it."""
     kind = resolve_kind(requested, n_live)
     prev_dir = Path(index_dir) / generation_dir_name(previous) if previous is not None else None
     prev_file = prev_dir / FAISS_FILE if prev_dir is not None else None
@@ -338,6 +341,7 @@ def _build_vectors(
             _previous_vector_meta(index_dir, previous, (previous_files or {}).get(GENERATION_FILE)).get("trained_on", 0)
         )
         outgrown = kind == "ivf" and n_live > RETRAIN_GROWTH * max(trained_on, 1)
+        wait()
         try:
             vi = VectorIndex.load(prev_file)
             if vi.dim == dim and vi.kind == kind and not outgrown:
@@ -349,12 +353,38 @@ def _build_vectors(
             pass  # fall through to a full rebuild from the docstore
     vi = VectorIndex.create(kind, dim, n_live)
     ids, vecs = _read_live_vectors(store, dim, n_live)
+    wait()
     if want := vi.train_size():
         # train on vectors spread over the whole collection, not its first documents: every chunk whose
         # id is a multiple of the step
         vi.train(vecs[ids % max(1, n_live // want) == 0].astype(np.float32))
     vi.add_sorted(ids, vecs)
     return vi, n_live
+
+
+class _Beside:
+    """``work()`` run on a thread of its own; :meth:`result` waits for it and raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as e:  # handed to the caller by result()
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name="rabbit-rag-bm25", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def build_generation(
@@ -377,15 +407,21 @@ def build_generation(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(mode=0o700)  # owner-only, like the index folder and every file in it (not the umask's 0755)
+    bm25_job: _Beside | None = None
     try:
         rows = _read_live(store)
         vocab_size = store.counts(chunks=len(rows.chunk_ids), vectors=rows.n_vectors)["vocabulary"]
-        matrix = BM25Matrix.build_flat(rows.terms, rows.offsets, vocab_size, bm25_params)
-        rows.terms = rows.offsets = np.zeros(0, np.int64)
-        matrix.save(tmp)
-        if len(matrix.data) >= bm25.JIT_MIN_ENTRIES:  # searched by numba: compile now, not at the first query
-            BM25Scorer(BM25Matrix.load(tmp, n_docs=matrix.n_docs), bm25_params).warm()
-        del matrix
+
+        def write_bm25() -> None:
+            matrix = BM25Matrix.build_flat(rows.terms, rows.offsets, vocab_size, bm25_params)
+            rows.terms = rows.offsets = np.zeros(0, np.int64)
+            matrix.save(tmp)
+            if len(matrix.data) >= bm25.JIT_MIN_ENTRIES:  # searched by numba: compile now, not at the first query
+                BM25Scorer(BM25Matrix.load(tmp, n_docs=matrix.n_docs), bm25_params).warm()
+
+        # The BM25 matrix (numba, without the GIL) is built on another core while this thread reads the
+        # vectors out of SQLite: at a million chunks 10.5 s and 7.8 s, one after the other before.
+        bm25_job = _Beside(write_bm25)
         chunk_ids = rows.chunk_ids
         save_npy(tmp / "chunk_ids.npy", chunk_ids)
         save_npy(tmp / "doc_ord.npy", rows.doc_ord)
@@ -398,11 +434,13 @@ def build_generation(
         vector_meta: dict[str, Any] | None = None
         if dim:
             vi, trained_on = _build_vectors(
-                index_dir, store, revision, previous, dim, rows.n_vectors, vector_index, previous_files
-            )
+                index_dir, store, revision, previous, dim, rows.n_vectors, vector_index, previous_files,
+                wait=bm25_job.result,
+            )  # fmt: skip
             vi.save(tmp / FAISS_FILE)
             n_vectors = len(vi)
             vector_meta = {**vi.describe(), "trained_on": trained_on}
+        bm25_job.result()
         write_json_file(
             tmp / GENERATION_FILE,
             {"revision": revision, "doc_ids": doc_ids, "sources": sources, "vectors": n_vectors > 0,
@@ -420,6 +458,8 @@ def build_generation(
             os.rename(tmp, final)
         fsync_dir(index_dir)
     except BaseException:
+        if bm25_job is not None:
+            bm25_job.join()  # it writes into ``tmp``: done before ``tmp`` goes
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {"chunks": len(chunk_ids), "vectors": n_vectors, "documents": len(doc_ids), "vector_index": vector_meta,

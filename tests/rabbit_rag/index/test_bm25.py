@@ -47,9 +47,14 @@ def reference_top_k(matrix: BM25Matrix, query: list[int], k: int, mask: np.ndarr
     return order, scores[order]
 
 
-@pytest.mark.parametrize("method", ["lucene", "robertson", "atire"])
-def test_matrix_equals_bm25s_build(method: str) -> None:
+@pytest.mark.parametrize(("method", "block"), [("lucene", None), ("robertson", None), ("atire", None), ("lucene", 7)])
+def test_matrix_equals_bm25s_build(method: str, block: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
     import bm25s
+
+    from rabbit_rag.index import bm25 as bm25_mod
+
+    if block is not None:  # scored a few entries at a time, as a large matrix is: the same bits
+        monkeypatch.setattr(bm25_mod, "_SCORE_BLOCK", block)
 
     rng = np.random.default_rng(0)
     vocab = 300
