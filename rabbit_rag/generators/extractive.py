@@ -630,9 +630,13 @@ class ExtractiveGenerator:
                 return max(typed_near, key=lambda p: p.score)
         if nxt is not None and _GOES_ON.match(nxt.text):
             return nxt
-        if self._names_asked and top.span is None:
+        if self._names_asked:
             for p in (nxt, prev):
-                if p is not None and _names_asked(p.text, question):
+                if (
+                    p is not None
+                    and (top.span is None or (p.span is not None and not p.weak))
+                    and _names_asked(p.text, question)
+                ):
                     return p
         if prev is not None and _REFERS_BACK.match(top.text):
             return prev

@@ -285,10 +285,12 @@ _CONTINUES = ("J", "EC", "EF", "EP", "ETM", "ETN", "VCP", "XSN", "XSV", "XSA")
 def _rejoin(groups: list[list[Any]]) -> list[list[Any]]:
     """Kiwi's sentences with a piece that opens with a particle or an ending glued back to the one
     before: Kiwi sometimes ends a sentence at a closing bracket (``〈Saint Louis Blues〉|는 12마디
-    형식을 취한다``), which leaves the next one without its subject."""
+    형식을 취한다``, also with a space: ``"2011년 시리아 혁명" (Syrian Revolution 2011) |이라는 공식
+    페이지에``), which leaves the next one without its subject."""
     out: list[list[Any]] = []
     for g in groups:
-        if out and g and out[-1] and g[0][1].startswith(_CONTINUES) and g[0][2] == out[-1][-1][3]:
+        # (tokens cover every character but spaces: a gap of one is a space)
+        if out and g and out[-1] and g[0][1].startswith(_CONTINUES) and g[0][2] - out[-1][-1][3] in (0, 1):
             prev = out[-1]
             # Kiwi may have put the subject (《중천》) at the end of the sentence before: it moves over
             last_end = max((k for k, m in enumerate(prev) if m[1] == "SF"), default=-1)

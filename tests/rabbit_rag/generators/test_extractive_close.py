@@ -244,3 +244,18 @@ def test_a_neighbour_that_says_what_the_asked_thing_is_joins() -> None:
         "사면을 용서로 마무리 짓는 의미라고 평가한 미국의 방송은?", _hits(text)
     )
     assert len(picks) == 1
+
+
+def test_a_neighbour_that_names_the_asked_person_joins_a_first_with_another_value() -> None:
+    # the first's person span (who the question already names, read loosely) does not stop the next
+    # sentence that says "당시 외무부 장관은 장택상이었다." from joining (KorQuAD dev)
+    text = (
+        "대학 2학년에 재학 중 김영삼은 서울특별시 명동 시공관에서 있은 정부수립기념 웅변대회에 참가하여 "
+        "2등을 차지, 외무부 장관상을 수상했다. 당시 외무부 장관은 장택상이었다. 그 뒤 김영삼은 장택상의 비서가 되었다."
+    )
+    question = "대학 2학년인 김영삼이 정부수립기념 웅변대회에 참가하여 2등을 수상했을 당시의 외무부 장관은?"
+    picks = ExtractiveGenerator().select(question, _hits(text))
+    assert [p.text for p in picks][1:] == ["당시 외무부 장관은 장택상이었다."]
+    off = ExtractiveGenerator()
+    off._names_asked = False
+    assert "당시 외무부 장관은 장택상이었다." not in [p.text for p in off.select(question, _hits(text))]

@@ -27,6 +27,19 @@ def test_sentence_offsets_point_into_the_text() -> None:
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(sents))
 
 
+def test_a_piece_that_opens_with_an_ending_joins_its_subject() -> None:
+    # Kiwi ends a sentence after the quoted name and its bracket; "이라는 …" cannot open one: the name
+    # moves over to it, space or not (KorQuAD dev)
+    text = (
+        "다마스쿠스에서는 1980년대에도 이 정도의 반정부 시위는 볼 수가 없었다. "
+        '"2011년 시리아 혁명" (Syrian Revolution 2011) 이라는 공식 페이지에 반정부 운동 지원 이미지가 내걸렸다.'
+    )
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "다마스쿠스에서는 1980년대에도 이 정도의 반정부 시위는 볼 수가 없었다.",
+        '"2011년 시리아 혁명" (Syrian Revolution 2011) 이라는 공식 페이지에 반정부 운동 지원 이미지가 내걸렸다.',
+    ]
+
+
 def test_hard_wrapped_lines_stay_one_sentence() -> None:
     text = "초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요\n한 나이이다. 다음 문장."
     assert [text[a:b] for a, b in split_sentences(text)] == [
