@@ -322,6 +322,7 @@ class ExtractiveGenerator:
         self._lent_join = True
         self._weak_follow = True
         self._names_asked = True
+        self._typed_far = 0.7
 
     @property
     def name(self) -> str:
@@ -494,7 +495,9 @@ class ExtractiveGenerator:
         - ``follow``: it is next to the first in its source and completes it — the first restates the
           question but names nothing of the asked type (or only a value in the wrong unit) and its
           neighbour does (KorQuAD's "…한 사람은?" over "…을 밀고하는 사건이 발생했다. 이를 밀고한 것은
-          곽충보였다."; the sentence before when the first says 같은 해), a short neighbour says what
+          곽충보였다."; the sentence before when the first says 같은 해; failing a neighbour, the
+          passage's best sentence naming a strong value when it scores at least 0.7 of the first on
+          its own words), a short neighbour says what
           the asked thing is ("대표적인 예가 10차 개헌안 발표이다." for "…대표적인 예는?"), the next one goes on
           from it (그래서, 이를, 즉 …), or the first leans on the one before (그는, 이후 …) or
           names the asked thing only by pointing back at it (이 영화로 … for "…수상한 작품은?");
@@ -628,6 +631,18 @@ class ExtractiveGenerator:
                 if prev in typed_near and _points_back(top.text, question, q_type, False):
                     return prev  # 같은 해 10월 …: the year is the one the sentence before names
                 return max(typed_near, key=lambda p: p.score)
+            if self._typed_far and (top.span is None or top.weak):
+                far = [
+                    p
+                    for p in same
+                    if p is not top
+                    and p.span is not None
+                    and not p.weak
+                    and p.own > 0
+                    and self._alone(p) >= self._typed_far * top.score
+                ]
+                if far:
+                    return max(far, key=lambda p: p.score)
         if nxt is not None and _GOES_ON.match(nxt.text):
             return nxt
         if self._names_asked:
