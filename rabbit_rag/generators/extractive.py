@@ -738,11 +738,21 @@ def _points_back(text: str, question: str, q_type: AnswerType | None, names_valu
     return False
 
 
+#: Whether :func:`_names_asked` reads the asked noun in apposition (감독이었던 X); a switch for tests.
+_APPOSITION = True
+
+
 def _names_asked(text: str, question: str) -> bool:
     """Whether ``text`` says what the asked thing is: "대표적인 예가 10차 개헌안 발표이다." for
-    "…의견이 제기된 대표적인 예는?" (the asked noun as the subject of a copula)."""
+    "…의견이 제기된 대표적인 예는?" (the asked noun as the subject of a copula, in a short sentence),
+    or "당시 국가대표 감독이었던 김인식위원장은 …" for "…국가대표 감독은?" (the asked noun in
+    apposition: 감독이었던 X; up to 160 characters)."""
     asked = asked_noun(question)
-    if asked is None or asked in ("것", "곳", "수", "점", "때") or len(text) > 80:
+    if asked is None or asked in ("것", "곳", "수", "점", "때"):
+        return False
+    if _APPOSITION and len(text) <= 160 and re.search(rf"(?:^|\s){re.escape(asked)}(?:이었던|였던|이던)\s+\S", text):
+        return True  # "당시 국가대표 감독이었던 김인식위원장은 …" for "…국가대표 감독은?"
+    if len(text) > 80:
         return False
     return (
         re.search(rf"(?:^|\s){re.escape(asked)}(?:은|는|이|가)\s+\S.*(?:이다|였다|이었다|다)[.!]?\s*$", text)
