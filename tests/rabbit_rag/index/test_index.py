@@ -350,3 +350,31 @@ def test_an_update_of_a_published_index_keeps_the_write_ahead_log(tmp_path: Path
     ingest_documents(DOCS, index, embed_model="none", progress=False)
     assert _journal_mode(index) == "wal" and len(reader.latest().documents()) == len(DOCS)
     reader.close()
+
+
+def test_a_failing_bm25_build_beside_the_vectors_fails_the_publish_and_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The BM25 matrix is built on a second thread during a publish: its error is the publish's
+    error and the temporary generation folder goes. The docstore had committed (the data is
+    acknowledged), so the next open rebuilds the generation from it."""
+    from rabbit_rag.index.bm25 import BM25Matrix
+
+    index = tmp_path / "idx"
+    ingest_documents(DOCS[:1], index, embed_model="none", progress=False)
+    before = open_index(index)
+    revision = before.revision
+    before.close()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError("no room for the matrix")
+
+    monkeypatch.setattr(BM25Matrix, "build_flat", classmethod(broken))
+    with pytest.raises(MemoryError, match="no room"):
+        ingest_documents(DOCS, index, embed_model="none", progress=False)
+    assert not [p.name for p in index.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    idx = open_index(index)
+    assert idx.revision > revision and len(idx.documents()) == len(DOCS)
+    assert idx.search("대통령 임기", k=1, mode="bm25")[0].chunk.source == "헌법.txt"
+    idx.close()
