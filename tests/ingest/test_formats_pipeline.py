@@ -128,7 +128,9 @@ def test_worker_parses_and_kills_a_stuck_parser() -> None:
 
 
 def test_real_parse_over_the_time_limit_fails_and_the_next_file_goes_on(tmp_path: Path) -> None:
-    big = korean_pdf([[f"{p}쪽 {i}번째 줄의 본문 내용이다." for i in range(40)] for p in range(60)])
+    # 400 pages: ~0.35 s to read with a warm worker here, seven times the limit (60 pages took 0.05 s,
+    # the limit itself, and a quiet run once read them in time)
+    big = korean_pdf([[f"{p}쪽 {i}번째 줄의 본문 내용이다." for i in range(40)] for p in range(400)])
     with ParseWorker(ReadLimits(timeout_s=0.05)) as worker:
         with pytest.raises(DocumentError, match=r"longer than the 0\.05 s limit"):
             worker.read(big, "큰문서.pdf")
