@@ -322,6 +322,7 @@ class ExtractiveGenerator:
         self._lent_join = True
         self._weak_follow = True
         self._names_asked = True
+        self._apposition = True  # _names_asked also reads 감독이었던 X
         self._typed_far = 0.7
 
     @property
@@ -631,7 +632,7 @@ class ExtractiveGenerator:
                 if prev in typed_near and _points_back(top.text, question, q_type, False):
                     return prev  # 같은 해 10월 …: the year is the one the sentence before names
                 return max(typed_near, key=lambda p: p.score)
-            if self._typed_far and (top.span is None or top.weak):
+            if self._typed_far:
                 far = [
                     p
                     for p in same
@@ -650,7 +651,7 @@ class ExtractiveGenerator:
                 if (
                     p is not None
                     and (top.span is None or (p.span is not None and not p.weak))
-                    and _names_asked(p.text, question)
+                    and _names_asked(p.text, question, self._apposition)
                 ):
                     return p
         if prev is not None and _REFERS_BACK.match(top.text):
@@ -738,11 +739,7 @@ def _points_back(text: str, question: str, q_type: AnswerType | None, names_valu
     return False
 
 
-#: Whether :func:`_names_asked` reads the asked noun in apposition (감독이었던 X); a switch for tests.
-_APPOSITION = True
-
-
-def _names_asked(text: str, question: str) -> bool:
+def _names_asked(text: str, question: str, apposition: bool = True) -> bool:
     """Whether ``text`` says what the asked thing is: "대표적인 예가 10차 개헌안 발표이다." for
     "…의견이 제기된 대표적인 예는?" (the asked noun as the subject of a copula, in a short sentence),
     or "당시 국가대표 감독이었던 김인식위원장은 …" for "…국가대표 감독은?" (the asked noun in
@@ -750,7 +747,7 @@ def _names_asked(text: str, question: str) -> bool:
     asked = asked_noun(question)
     if asked is None or asked in ("것", "곳", "수", "점", "때"):
         return False
-    if _APPOSITION and len(text) <= 160 and re.search(rf"(?:^|\s){re.escape(asked)}(?:이었던|였던|이던)\s+\S", text):
+    if apposition and len(text) <= 160 and re.search(rf"(?:^|\s){re.escape(asked)}(?:이었던|였던|이던)\s+\S", text):
         return True  # "당시 국가대표 감독이었던 김인식위원장은 …" for "…국가대표 감독은?"
     if len(text) > 80:
         return False

@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY, id INTEGER NOT NULL UNI
 DOCSTORE_FILE = "docstore.sqlite3"
 #: SQLite's companions of the docstore file (write-ahead log, shared memory, rollback journal).
 DOCSTORE_SIDE_FILES = (f"{DOCSTORE_FILE}-wal", f"{DOCSTORE_FILE}-shm", f"{DOCSTORE_FILE}-journal")
+#: How long a connection waits for another's lock before SQLite says the docstore is busy.
+BUSY_TIMEOUT_MS = 30000
 #: The writer connection's SQLite page cache, in KiB (memory, freed when the writer closes).
 WRITER_CACHE_KIB = 64 * 1024
 FILE_MODE = 0o600  # the docstore holds the documents' full text: owner only, like every index file
@@ -270,7 +272,7 @@ class DocStore:
             raise self._damaged(str(e)) from None
         try:
             with self._db() as c:
-                c.execute("PRAGMA busy_timeout=30000")
+                c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 if not readonly:
                     c.execute("PRAGMA journal_mode=WAL")
                     c.execute("PRAGMA synchronous=FULL")
@@ -452,7 +454,7 @@ class DocStore:
             except sqlite3.OperationalError:
                 return str(c.execute("PRAGMA journal_mode").fetchone()[0]).lower()
             finally:
-                c.execute("PRAGMA busy_timeout=30000")
+                c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def begin(self) -> int:
         """Start a write transaction for the next revision and return that revision number."""

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rabbit_rag.generators.extractive import ExtractiveGenerator
 from rabbit_rag.text.answer_types import entities
 from rabbit_rag.types import Chunk, ScoredChunk
+
+
+def _rule_off(rule: str, off: object = False, **kwargs: Any) -> ExtractiveGenerator:
+    """An answerer with one of its rules switched off (the rule's attribute set to ``off``)."""
+    generator = ExtractiveGenerator(**kwargs)
+    setattr(generator, rule, off)
+    return generator
 
 
 def _hits(*texts: str) -> list[ScoredChunk]:
@@ -209,8 +218,7 @@ def test_a_neighbour_in_the_asked_unit_completes_a_first_with_the_wrong_unit() -
     question = "스페셜 앨범 YOU NEVER WALK ALONE의 선주문량은 몇 장인가?"
     picks = ExtractiveGenerator(neighbour_ratio=0).select(question, _hits(text))
     assert [p.text[:4] for p in picks] == ["2017", "이 앨범"]
-    off = ExtractiveGenerator(neighbour_ratio=0)
-    off._weak_follow = False
+    off = _rule_off("_weak_follow", neighbour_ratio=0)
     assert [p.text[:4] for p in off.select(question, _hits(text))] == ["2017"]
     # "같은 해 10월" points back: the year is the one the sentence before names, not the next one's
     text = (
@@ -233,8 +241,7 @@ def test_a_neighbour_that_says_what_the_asked_thing_is_joins() -> None:
     question = "'행보가 비서 본연의 역할을 벗어난다', '대통령비서실의 권한이 너무 크다'는 의견이 제기된 대표적인 예는?"
     picks = ExtractiveGenerator(neighbour_ratio=0).select(question, _hits(text))
     assert [p.text for p in picks][1:] == ["대표적인 예가 10차 개헌안 발표이다."]
-    off = ExtractiveGenerator(neighbour_ratio=0)
-    off._names_asked = False
+    off = _rule_off("_names_asked", neighbour_ratio=0)
     assert len(off.select(question, _hits(text))) == 1
     # the asked noun inside another word (ABC방송은 for 방송) does not say what it is
     text = (
@@ -256,8 +263,7 @@ def test_a_neighbour_that_names_the_asked_person_joins_a_first_with_another_valu
     question = "대학 2학년인 김영삼이 정부수립기념 웅변대회에 참가하여 2등을 수상했을 당시의 외무부 장관은?"
     picks = ExtractiveGenerator().select(question, _hits(text))
     assert [p.text for p in picks][1:] == ["당시 외무부 장관은 장택상이었다."]
-    off = ExtractiveGenerator()
-    off._names_asked = False
+    off = _rule_off("_names_asked")
     assert "당시 외무부 장관은 장택상이었다." not in [p.text for p in off.select(question, _hits(text))]
 
 
@@ -278,8 +284,7 @@ def test_a_sentence_of_the_passage_naming_the_asked_value_completes_a_first_with
     on._typed_far = 0.6
     picks = on.select(question, _hits(text))
     assert [p.text for p in picks][1:] == ["가격은 프로그램 별로 최저 100 유로에서 1990 유로까지 매우 다르다."]
-    off = ExtractiveGenerator()
-    off._typed_far = 0.0
+    off = _rule_off("_typed_far", 0.0)
     assert "가격은 프로그램 별로 최저 100 유로에서 1990 유로까지 매우 다르다." not in [
         p.text for p in off.select(question, _hits(text))
     ]
@@ -287,8 +292,6 @@ def test_a_sentence_of_the_passage_naming_the_asked_value_completes_a_first_with
 
 def test_a_neighbour_naming_the_asked_noun_in_apposition_joins() -> None:
     # "당시 국가대표 감독이었던 김인식위원장은 …" says who the asked 감독 was (KorQuAD dev)
-    from rabbit_rag.generators import extractive
-
     text = (
         "2009년 WBC가 끝나고 박진만의 부상 등으로 박기혁이 공백을 메웠으나 길게 볼 선수는 아니었고 최정이 대체 "
         "유격수로 나섰으나 최악의 수비실력을 보여주며 차기 국가대표 유격수 부재에 대한 한국 언론들의 질문이 거셌다. "
@@ -302,8 +305,4 @@ def test_a_neighbour_naming_the_asked_noun_in_apposition_joins() -> None:
     only_follow = {"second_ratio": 9.0, "close_ratio": 0.0, "neighbour_ratio": 0.0}
     picks = ExtractiveGenerator(**only_follow).select(question, _hits(text))
     assert len(picks) == 2 and picks[1].text.startswith("당시 국가대표 감독이었던 김인식위원장은")
-    try:
-        extractive._APPOSITION = False
-        assert len(ExtractiveGenerator(**only_follow).select(question, _hits(text))) == 1
-    finally:
-        extractive._APPOSITION = True
+    assert len(_rule_off("_apposition", **only_follow).select(question, _hits(text))) == 1
